@@ -1,0 +1,44 @@
+# The two commands a newcomer needs: `make run` and `make test`. Both create .venv first.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+PACKAGES := -e ./contracts -e './services/social[postgres]' -e './services/notifier[postgres]'
+
+.PHONY: install run test lint bench bench-smoke schemas clean
+
+install: $(STAMP)
+
+$(STAMP): contracts/pyproject.toml services/social/pyproject.toml services/notifier/pyproject.toml requirements-dev.txt constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt $(PACKAGES) -r requirements-dev.txt
+	touch $(STAMP)
+
+## run: the whole system on this machine (web :5000, relay, notifier, mail sink :8025)
+run: install
+	$(BIN)/python tools/devrun.py
+
+## test: every test: unit, integration (real RabbitMQ, PostgreSQL, SMTP) and end to end
+test: install
+	$(BIN)/pytest
+
+## lint: ruff, mypy and the import contract between the services
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+
+## bench: ours against the tutorial's design and this machine's limits (10-20 min); writes
+## bench/results.json, bench/chart.png and the README's benchmark block, then profiles the notifier
+## (also after a failed measurement, whose failure is still the exit status)
+bench: install
+	bench/ensure-tools
+	$(BIN)/python -m bench; status=$$?; $(BIN)/python -m bench --profile && exit $$status
+
+## schemas: rewrite contracts/schemas/ from the pydantic models
+schemas: install
+	$(BIN)/python -m microblog_contracts.schemas contracts/schemas
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,156 @@
+"""The dead-letter queue, for operators: look at it, replay what a fix has made deliverable,
+purge what never will be.
+
+Browsing takes messages without acking them and closes the channel at the end, so the broker
+puts back everything not replayed or purged. A replay publishes each copy to the work queue
+(attempt count reset), waits for the broker's confirm, and only then acks the dead letter:
+interrupted halfway, nothing is lost, and the ledger folds the one copy that may repeat.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+import pika
+from pika.adapters.blocking_connection import BlockingChannel
+from pika.spec import BasicProperties
+
+from notifier.retry import (
+    ATTEMPTS_HEADER,
+    DEAD_AT_HEADER,
+    FIRST_FAILURE_HEADER,
+    LAST_FAILURE_HEADER,
+    OWN_HEADERS,
+    REASON_HEADER,
+)
+from notifier.routing import Received, copy_message
+from notifier.topology import Topology
+
+#: Headers the broker adds when it dead-letters or counts deliveries; a replay drops them too.
+BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
+                  "x-delivery-count", "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason")
+
+
+def _text(value: object) -> str | None:
+    if isinstance(value, bytes):
+        return value.decode(errors="replace")
+    return None if value is None else str(value)
+
+
+def _moment(value: object) -> datetime | None:
+    text = _text(value)
+    if not text:
+        return value.astimezone(UTC) if isinstance(value, datetime) else None
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class DeadLetter:
+    """One message in the dead-letter queue, as an operator wants to see it."""
+
+    tag: int
+    message_id: str | None
+    reason: str
+    attempts: int
+    first_failure: datetime | None
+    dead_at: datetime | None
+    body: bytes
+    properties: BasicProperties
+
+    @classmethod
+    def read(cls, tag: int, properties: BasicProperties, body: bytes) -> DeadLetter:
+        headers: dict[str, Any] = dict(properties.headers or {})
+        reason = _text(headers.get(REASON_HEADER))
+        dead_at = _moment(headers.get(DEAD_AT_HEADER))
+        if reason is None:  # dead-lettered by the broker itself (a delivery limit, a rejection)
+            deaths = headers.get("x-death") or [{}]
+            reason = f"broker: {_text(deaths[0].get('reason')) or 'unknown'}"
+            dead_at = dead_at or _moment(deaths[0].get("time"))
+        attempts = headers.get(ATTEMPTS_HEADER)
+        return cls(
+            tag=tag,
+            message_id=properties.message_id,
+            reason=reason,
+            attempts=attempts if isinstance(attempts, int) else 0,
+            first_failure=_moment(headers.get(FIRST_FAILURE_HEADER)) or _moment(headers.get(LAST_FAILURE_HEADER)),
+            dead_at=dead_at,
+            body=body,
+            properties=properties,
+        )
+
+
+@dataclass(frozen=True)
+class Filters:
+    """Which dead letters a command applies to; every given condition must hold."""
+
+    reason: str | None = None
+    event_id: str | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+    def match(self, letter: DeadLetter) -> bool:
+        if self.reason is not None and self.reason.lower() not in letter.reason.lower():
+            return False
+        if self.event_id is not None and letter.message_id != self.event_id:
+            return False
+        if self.since is not None and (letter.dead_at is None or letter.dead_at < self.since):
+            return False
+        return not (self.until is not None and (letter.dead_at is None or letter.dead_at > self.until))
+
+
+class DeadLetterBrowser:
+    """Walks the dead letters present when it starts, each exactly once."""
+
+    def __init__(self, channel: BlockingChannel, publisher: BlockingChannel, topology: Topology) -> None:
+        self.channel = channel
+        self.publisher = publisher
+        self.topology = topology
+
+    def letters(self, filters: Filters, limit: int | None = None) -> Iterator[DeadLetter]:
+        """The matching letters, oldest first; non-matching ones are left for the broker to keep."""
+        present = self.channel.queue_declare(self.topology.dead_letter_queue, passive=True).method.message_count
+        yielded = 0
+        for _ in range(present):
+            if limit is not None and yielded >= limit:
+                return
+            method, properties, body = self.channel.basic_get(self.topology.dead_letter_queue, auto_ack=False)
+            if method is None or method.delivery_tag is None or properties is None:
+                return
+            letter = DeadLetter.read(method.delivery_tag, properties, body or b"")
+            if filters.match(letter):
+                yielded += 1
+                yield letter
+
+    def replay(self, letter: DeadLetter) -> None:
+        """Back to the work queue with a fresh attempt count, confirmed, then removed from here."""
+        headers = {k: v for k, v in (letter.properties.headers or {}).items()
+                   if k not in OWN_HEADERS and k not in BROKER_HEADERS}
+        copy_message(self.publisher, Received(letter.body, letter.properties, "", self.topology.dead_letter_queue),
+                     self.topology.queue, headers)
+        self.channel.basic_ack(letter.tag)
+
+    def purge(self, letter: DeadLetter) -> None:
+        self.channel.basic_ack(letter.tag)
+
+
+@contextmanager
+def open_dead_letters(parameters: pika.URLParameters, topology: Topology) -> Iterator[DeadLetterBrowser]:
+    """A browser on its own connection; whatever it did not ack goes back when it closes."""
+    connection = pika.BlockingConnection(parameters)
+    try:
+        channel = connection.channel()
+        topology.declare(channel)
+        publisher = connection.channel()
+        publisher.confirm_delivery()
+        yield DeadLetterBrowser(channel, publisher, topology)
+    finally:
+        if connection.is_open:
+            connection.close()

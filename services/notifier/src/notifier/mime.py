@@ -1,0 +1,142 @@
+"""Building the MIME bytes of a mail, fast.
+
+`email.message.EmailMessage` costs about a millisecond a message here; this builder writes the
+same structure directly (multipart/alternative, UTF-8 parts in base64, RFC 2047 subjects) in a
+few microseconds. Header values are never taken from user text without encoding, and no
+header of a received or queued message is ever copied in.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import datetime
+from email.utils import format_datetime, formataddr, parseaddr
+from functools import lru_cache
+
+from notifier.errors import PermanentError
+
+_ENCODED_WORD_BYTES = 45  # 60 base64 characters: an encoded word stays under 75 characters
+
+
+class BadAddress(PermanentError):
+    """An address that cannot go into an SMTP envelope as plain ASCII."""
+
+
+@dataclass(frozen=True, slots=True)
+class Sender:
+    """The From header and the envelope sender, worked out once at start."""
+
+    header: str
+    address: str
+
+    @classmethod
+    def parse(cls, value: str) -> Sender:
+        """`"Name <addr>"` or `"addr"`, as MAIL_DEFAULT_SENDER and ADMINS allow."""
+        name, address = parseaddr(value)
+        address = smtp_address(address)
+        return cls(header=formataddr((name, address), charset="utf-8"), address=address)
+
+
+def smtp_address(address: str) -> str:
+    """`address` as SMTP wants it: ASCII, internationalised domains in IDNA form."""
+    if any(ch in address for ch in "\r\n<>,;\"") or address.count("@") != 1:
+        raise BadAddress(f"not a single plain address: {address!r}")
+    local, domain = address.rsplit("@", 1)
+    if not local.isascii():
+        raise BadAddress("a non-ASCII local part needs SMTPUTF8, which we do not use")
+    if not domain.isascii():
+        try:
+            domain = domain.encode("idna").decode("ascii")
+        except UnicodeError as exc:
+            raise BadAddress(f"domain is not valid IDNA: {exc}") from None
+    if not local or not domain:
+        raise BadAddress(f"not a full address: {address!r}")
+    return f"{local}@{domain}"
+
+
+def message_id_for(event_id: str, kind: str, domain: str) -> str:
+    """The Message-ID for the mail of `kind` about an event: the same every time it is sent,
+    so the rare duplicate (accepted by SMTP, process killed before the ledger wrote) folds."""
+    return f"<{event_id}.{kind}@{domain}>"
+
+
+def encode_header_value(value: str) -> str:
+    """A header value safe to write: ASCII as is, anything else as RFC 2047 encoded words."""
+    value = " ".join(value.split())
+    if value.isascii() and len(value) < 900 and "=?" not in value:
+        return value
+    raw = value.encode()
+    words, start = [], 0
+    while start < len(raw):
+        end = min(start + _ENCODED_WORD_BYTES, len(raw))
+        while end < len(raw) and (raw[end] & 0xC0) == 0x80:  # never split a UTF-8 sequence
+            end -= 1
+        words.append(f"=?utf-8?b?{base64.b64encode(raw[start:end]).decode()}?=")
+        start = end
+    return "\r\n ".join(words)
+
+
+@lru_cache(maxsize=4)
+def _date_header_for_second(moment: datetime) -> str:
+    return format_datetime(moment)
+
+
+def _date_header(moment: datetime) -> str:
+    """RFC 5322 date; formatted once a second (mail is dated to the second anyway)."""
+    return _date_header_for_second(moment.replace(microsecond=0))
+
+
+def _part(content_type: str, body: str) -> str:
+    encoded = base64.encodebytes(body.replace("\r\n", "\n").replace("\n", "\r\n").encode())
+    return (
+        f'Content-Type: {content_type}; charset="utf-8"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n" + encoded.decode().replace("\n", "\r\n")
+    )
+
+
+def build_alternative(
+    *,
+    sender: Sender,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    date: datetime,
+) -> bytes:
+    """A complete multipart/alternative message (text and HTML) as CRLF-terminated bytes."""
+    # "=_" never occurs in base64 text, so a boundary built on it cannot collide with a part.
+    boundary = "==_" + "".join(c for c in message_id if c.isalnum())[:60]
+    head = (
+        f"From: {sender.header}\r\n"
+        f"To: {smtp_address(recipient)}\r\n"
+        f"Subject: {encode_header_value(subject)}\r\n"
+        f"Date: {_date_header(date)}\r\n"
+        f"Message-ID: {message_id}\r\n"
+        "Auto-Submitted: auto-generated\r\n"
+        "MIME-Version: 1.0\r\n"
+        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
+        "\r\n"
+    )
+    body = (
+        f"--{boundary}\r\n{_part('text/plain', text)}"
+        f"--{boundary}\r\n{_part('text/html', html)}"
+        f"--{boundary}--\r\n"
+    )
+    return (head + body).encode("ascii")
+
+
+def build_plain(*, sender: Sender, recipients: list[str], subject: str, text: str,
+                message_id: str, date: datetime) -> bytes:
+    """A single-part text message (test mails, operator alerts)."""
+    head = (
+        f"From: {sender.header}\r\n"
+        f"To: {', '.join(smtp_address(r) for r in recipients)}\r\n"
+        f"Subject: {encode_header_value(subject)}\r\n"
+        f"Date: {_date_header(date)}\r\n"
+        f"Message-ID: {message_id}\r\n"
+        "Auto-Submitted: auto-generated\r\n"
+        "MIME-Version: 1.0\r\n"
+    )
+    return (head + _part("text/plain", text)).encode("ascii")

@@ -1,0 +1,179 @@
+"""The notifier's settings: one typed object, read from the environment once at start.
+
+Mail settings keep the Flask Mega-Tutorial's names (MAIL_SERVER, MAIL_PORT, ...). Secrets come
+only from the environment and are `SecretStr`, so they never print or reach a log.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+from email.utils import parseaddr
+from pathlib import Path
+from typing import Annotated, Literal
+
+import pika
+from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
+_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
+
+
+def parse_duration(text: str) -> timedelta:
+    """`"10s"`, `"1m"`, `"6h"`, `"250ms"` or a bare number of seconds, as a timedelta."""
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"not a duration: {text!r} (use e.g. 500ms, 10s, 1m, 6h, 7d)")
+    return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
+
+
+def _split(value: object) -> object:
+    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
+
+
+def _check_address(value: str) -> None:
+    """`addr@domain` or `Name <addr@domain>`: one address, no line breaks."""
+    _, address = parseaddr(value)
+    local, at, domain = address.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in address) or "\n" in value:
+        raise ValueError(f"not an e-mail address: {value!r}")
+
+
+def _check_database_url(url: str) -> None:
+    """A SQLAlchemy URL for SQLite or PostgreSQL, whose driver is installed."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise ValueError("not a database URL (e.g. sqlite:///var/notifier.db or postgresql+psycopg://...)") from None
+    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+        raise ValueError(f"{parsed.get_backend_name()!r} is not supported: use SQLite or PostgreSQL")
+    try:
+        parsed.get_dialect()
+    except Exception as exc:
+        raise ValueError(f"no driver for {parsed.drivername!r} ({exc})") from None
+
+
+class NotifierSettings(BaseSettings):
+    """Everything the notifier's commands read. Field names are the variable names."""
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    amqp_url: str = Field(default="amqp://guest:guest@localhost:5672/%2F", pattern=r"^amqps?://")
+    amqp_heartbeat: int = Field(default=30, ge=0, le=600, description="seconds; 0 turns heartbeats off")
+
+    mail_server: str = "localhost"
+    mail_port: int = Field(default=25, ge=1, le=65535)
+    mail_use_tls: bool = False
+    mail_use_ssl: bool = False
+    mail_username: str | None = None
+    mail_password: SecretStr | None = None
+    mail_default_sender: str | None = None
+    admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    mail_timeout: float = Field(default=30.0, gt=0, le=600)
+    mail_max_connections: int = Field(default=8, ge=1, le=256)
+    mail_ca_file: Path | None = Field(default=None, description="extra CA bundle to trust (PEM)")
+
+    notifier_queue: str = Field(default="notifier.user-followed", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    notifier_queue_type: Literal["quorum", "classic"] = "quorum"
+    notifier_prefetch: int | None = Field(default=None, ge=1, le=65535)
+    notifier_retry_delays: Annotated[list[timedelta], NoDecode] = Field(
+        default_factory=lambda: [parse_duration(d) for d in ("10s", "1m", "10m", "1h", "6h")]
+    )
+    notifier_max_attempts: int = Field(default=6, ge=1, le=100)
+    notifier_retry_jitter: float = Field(default=0.1, ge=0, lt=1)
+    notifier_cooldown: timedelta = Field(default=timedelta(hours=24))
+    notifier_alert_interval: timedelta = Field(default=timedelta(minutes=15))
+    notifier_database_url: str = "sqlite:///var/notifier.db"
+    notifier_ledger_commit_interval: float = Field(default=0.02, gt=0, le=5)
+    notifier_http_bind: str = Field(default="127.0.0.1:8081", pattern=r"^[^\s:]*:\d{1,5}$")
+    notifier_stream: str = Field(default="social.events.log", pattern=r"^[A-Za-z0-9._-]{1,200}$")
+    notifier_stream_max_age: str = Field(default="7D", pattern=r"^\d+(Y|M|D|h|m|s)$")
+    notifier_stream_max_bytes: int = Field(default=2 * 1024**3, ge=1024**2)
+    templates_dir: Path | None = None
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("admins", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: object) -> object:
+        return _split(value)
+
+    @field_validator("admins")
+    @classmethod
+    def _admin_addresses(cls, value: list[str]) -> list[str]:
+        for address in value:
+            _check_address(address)
+        return value
+
+    @field_validator("mail_default_sender")
+    @classmethod
+    def _sender_address(cls, value: str | None) -> str | None:
+        if value is not None:
+            _check_address(value)
+        return value
+
+    @field_validator("notifier_retry_delays", mode="before")
+    @classmethod
+    def _delays(cls, value: object) -> object:
+        value = _split(value)
+        if isinstance(value, list):
+            return [parse_duration(v) if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("notifier_cooldown", "notifier_alert_interval", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_url(cls, url: str) -> str:
+        try:
+            pika.URLParameters(url)
+        except Exception as exc:
+            raise ValueError(f"not a usable AMQP URL ({type(exc).__name__})") from None
+        return url
+
+    @field_validator("notifier_database_url")
+    @classmethod
+    def _absolute_sqlite_path(cls, url: str) -> str:
+        _check_database_url(url)
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and not url.startswith(prefix + "/"):
+            path, _, query = url[len(prefix):].partition("?")
+            if path and path != ":memory:":
+                url = prefix + str(Path(path).resolve()) + (f"?{query}" if query else "")
+        return url
+
+    @field_validator("templates_dir")
+    @classmethod
+    def _templates_exist(cls, path: Path | None) -> Path | None:
+        if path is not None and not path.is_dir():
+            raise ValueError(f"{path} is not a directory")
+        return path
+
+    @model_validator(mode="after")
+    def _consistent(self) -> NotifierSettings:
+        if self.mail_use_tls and self.mail_use_ssl:
+            raise ValueError("MAIL_USE_TLS and MAIL_USE_SSL exclude each other: STARTTLS or SMTPS, not both")
+        if (self.mail_username is None) != (self.mail_password is None):
+            raise ValueError("set both MAIL_USERNAME and MAIL_PASSWORD, or neither")
+        if not self.mail_default_sender and not self.admins:
+            raise ValueError("set MAIL_DEFAULT_SENDER or ADMINS: mail needs a sender")
+        if not self.notifier_retry_delays:
+            raise ValueError("NOTIFIER_RETRY_DELAYS needs at least one delay")
+        return self
+
+    @property
+    def sender(self) -> str:
+        """The From address: MAIL_DEFAULT_SENDER, else the first of ADMINS (as the tutorial does)."""
+        return self.mail_default_sender or self.admins[0]
+
+    @property
+    def prefetch(self) -> int:
+        """Messages the broker may push ahead. Each waits for its ledger group commit before its
+        ack, so the window must cover a commit interval's worth of mail, not just the sessions."""
+        return self.notifier_prefetch or max(200, 8 * self.mail_max_connections)

@@ -1,0 +1,72 @@
+"""The social Flask app factory."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from flask import Flask
+
+from social.extensions import csrf, db, limiter, login, migrate
+from social.settings import SocialSettings
+
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+def create_app(settings: SocialSettings | None = None, **config: object) -> Flask:
+    """Build the social Flask app.
+
+    `settings` defaults to the environment; `config` overrides Flask config keys (tests use
+    it for `TESTING` or `WTF_CSRF_ENABLED`).
+    """
+    settings = settings or SocialSettings()
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=settings.secret(),
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        REMEMBER_COOKIE_HTTPONLY=True,
+        REMEMBER_COOKIE_SAMESITE="Lax",
+        SOCIAL_SETTINGS=settings,
+    )
+    app.config.update(config)
+    app.extensions["social_settings"] = settings
+
+    db.init_app(app)
+    if settings.database_url.startswith("sqlite"):
+        with app.app_context():
+            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+    migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
+    login.init_app(app)
+    login.login_view = "auth.login"
+    login.login_message = "Please log in to see this page."
+    csrf.init_app(app)
+    limiter.init_app(app)
+
+    from social import api, auth, health, main
+    from social.errors import register_error_handlers
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(main.bp)
+    app.register_blueprint(auth.bp)
+    app.register_blueprint(api.bp)
+    register_error_handlers(app)
+    return app
+
+
+def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
+    # WAL: page reads never wait for a writer, and a commit is one append to the log, so
+    # concurrent follows queue far less on the database's one write lock.
+    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _engine_options(url: str) -> dict[str, object]:
+    if url.startswith("sqlite"):
+        # Writers wait for each other instead of failing with "database is locked".
+        return {"connect_args": {"timeout": 15}}
+    return {"pool_pre_ping": True}

@@ -1,0 +1,60 @@
+"""The sign-up and login forms; they check what the database can tell, too."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, Field, PasswordField, SelectField, StringField, TextAreaField
+from wtforms.validators import DataRequired, EqualTo, Length, Optional, ValidationError
+
+from social.accounts import (
+    ABOUT_ME_MAX,
+    DEFAULT_LOCALE,
+    EMAIL_MAX,
+    NICKNAME_MAX,
+    PASSWORD_MAX,
+    PASSWORD_MIN,
+    InvalidEmail,
+    InvalidNickname,
+    normalize_email,
+    normalize_nickname,
+)
+from social.forms import NoControlCharacters, locale_choices
+from social.users import email_taken, nickname_taken
+
+
+class RegistrationForm(FlaskForm):  # type: ignore[misc]
+    nickname = StringField("Nickname", validators=[DataRequired(), Length(max=NICKNAME_MAX)])
+    email = StringField("E-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    password = PasswordField(
+        "Password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+    )
+    password2 = PasswordField(
+        "Repeat password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+    )
+    about_me = TextAreaField(
+        "About me", validators=[Optional(), Length(max=ABOUT_ME_MAX), NoControlCharacters()]
+    )
+    locale = SelectField("Language", choices=locale_choices(), default=DEFAULT_LOCALE)
+
+    def validate_nickname(self, field: Field) -> None:
+        try:
+            nickname = normalize_nickname(field.data.strip())
+        except InvalidNickname as exc:
+            raise ValidationError(str(exc)) from None
+        if nickname_taken(nickname):
+            raise ValidationError("That nickname is taken; please pick another.")
+
+    def validate_email(self, field: Field) -> None:
+        try:
+            email = normalize_email(field.data.strip())
+        except InvalidEmail as exc:
+            raise ValidationError(str(exc)) from None
+        if email_taken(email):
+            raise ValidationError("That e-mail address already has an account.")
+
+
+class LoginForm(FlaskForm):  # type: ignore[misc]
+    nickname = StringField("Nickname", validators=[DataRequired(), Length(max=NICKNAME_MAX)])
+    password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+    remember_me = BooleanField("Remember me")

@@ -1,0 +1,199 @@
+"""`social`: serve the web app, run the outbox relay, upgrade the database, replay events."""
+
+from __future__ import annotations
+
+import re
+import signal
+import sys
+from datetime import UTC, datetime, timedelta
+from types import FrameType
+from typing import Any
+
+import click
+import structlog
+from flask import Flask
+from flask.cli import FlaskGroup
+from pydantic import ValidationError
+
+from social.logs import configure_logging
+from social.settings import SocialSettings
+
+log = structlog.get_logger("social")
+
+
+def load_settings() -> SocialSettings:
+    """Read the settings, or stop with one line per wrong variable (exit status 2)."""
+    try:
+        return SocialSettings()
+    except ValidationError as exc:
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err["loc"]).upper()
+            message = err["msg"].removeprefix("Value error, ")
+            secret = any(word in name for word in ("PASSWORD", "SECRET", "URL", "KEY"))
+            shown = "" if secret or err["type"] == "value_error" else f" (got {err.get('input')!r})"
+            click.echo(f"social: configuration error: {name}: {message}{shown}", err=True)
+        sys.exit(2)
+
+
+def _app_from_environment() -> Flask:
+    from social import create_app
+
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    return create_app(settings)
+
+
+@click.group(cls=FlaskGroup, create_app=_app_from_environment, add_default_commands=False,
+             add_version_option=False, load_dotenv=False, set_debug_flag=False)
+def main() -> None:
+    """Microblog social service."""
+
+
+@main.command(with_appcontext=False)
+def serve() -> None:
+    """Serve the web app and API with gunicorn on SOCIAL_BIND."""
+    from gunicorn.app.base import BaseApplication
+
+    from social import create_app
+    from social.extensions import db
+
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    app = create_app(settings)
+
+    def post_fork(_server: Any, _worker: Any) -> None:
+        with app.app_context():
+            db.engine.dispose(close=False)  # no connection crosses a fork
+
+    class Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            options = {
+                "bind": settings.social_bind,
+                "workers": settings.social_workers,
+                "worker_class": "gthread",
+                "threads": settings.social_threads,
+                "accesslog": "-",
+                "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+                "graceful_timeout": 20,
+                "post_fork": post_fork,
+                "proc_name": "social-web",
+                # gunicorn's runtime control socket sits at one path per user: two servers on a
+                # host would fight over it, and nothing here uses it.
+                "control_socket_disable": True,
+            }
+            for key, value in options.items():
+                self.cfg.set(key, value)
+
+        def load(self) -> Flask:
+            return app
+
+    log.info("serving", bind=settings.social_bind, base_url=settings.base_url, workers=settings.social_workers)
+    Server().run()
+
+
+@main.command(with_appcontext=False)
+def relay() -> None:
+    """Publish outbox events to RabbitMQ until SIGTERM or Ctrl-C."""
+    from social.relay.bootstrap import OutboxMissing, build_relay, check_outbox
+    from social.relay.http import serve_probes
+
+    settings = load_settings()
+    configure_logging(settings.log_format, settings.log_level)
+    relay = build_relay(settings)
+    try:
+        check_outbox(relay.engine)
+    except OutboxMissing as exc:
+        click.echo(f"social relay: {exc}", err=True)
+        sys.exit(2)
+    publisher = relay.publisher.start()
+
+    def ready() -> tuple[bool, str]:
+        if not publisher.ready:
+            return False, publisher.last_error or "broker not connected"
+        return True, "ok"
+
+    assert relay.metrics is not None
+    probes = serve_probes(settings.relay_http_bind, relay.metrics.registry, ready)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("stopping", signal=signal.Signals(signum).name)
+        relay.stop()
+
+    signal.signal(signal.SIGTERM, on_signal)
+    signal.signal(signal.SIGINT, on_signal)
+    if not publisher.wait_ready(5):
+        log.warning("broker_not_reachable_yet", error=publisher.last_error,
+                    note="follows keep working; events wait in the outbox")
+    log.info("relay_started", http=settings.relay_http_bind)
+    try:
+        relay.run()
+    finally:
+        publisher.stop()
+        relay.wakeup.close()
+        probes.shutdown()
+        relay.engine.dispose()
+
+
+@main.group()
+def events() -> None:
+    """The events kept in the outbox."""
+
+
+def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
+    """An ISO 8601 time (UTC unless it says otherwise), or `90m`, `6h`, `2d` meaning that long ago."""
+    if value is None:
+        return None
+    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*", value)
+    if match:
+        seconds = float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
+        return datetime.now(UTC) - timedelta(seconds=seconds)
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"not a time: {value!r} (use e.g. 2026-11-24T14:00Z or 6h)") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+@events.command("replay", with_appcontext=False)
+@click.option("--since", required=True, callback=_moment, help="Events that happened at or after this time.")
+@click.option("--until", callback=_moment, help="... and at or before this time.")
+@click.option("--type", "event_type", help="Only events of this type (e.g. user.followed).")
+@click.option("--dry-run", is_flag=True, help="Count them; publish nothing.")
+def replay_events(since: datetime, until: datetime | None, event_type: str | None, dry_run: bool) -> None:
+    """Publish events kept in the outbox again, with their original ids."""
+    from microblog_contracts import EXCHANGE
+
+    from social.outbox.replay import ReplayStopped, ReplayWindow, count_replayable, replay_outbox
+    from social.relay.bootstrap import OutboxMissing, check_outbox, relay_engine
+    from social.relay.publisher import ConfirmingPublisher
+
+    settings = load_settings()
+    configure_logging(settings.log_format, "warning")
+    engine = relay_engine(settings.database_url)
+    try:
+        check_outbox(engine)
+    except OutboxMissing as exc:
+        click.echo(f"social events replay: {exc}", err=True)
+        sys.exit(2)
+    window = ReplayWindow(since=since, until=until, event_type=event_type)
+    total = count_replayable(engine, window)
+    if dry_run or total == 0:
+        click.echo(f"{'would republish' if dry_run else 'republished'} {total} event(s)"
+                   f" since {since.isoformat()}" + (f" until {until.isoformat()}" if until else ""))
+        return
+    publisher = ConfirmingPublisher(settings.amqp_url, EXCHANGE, name="social-events-replay").start()
+    try:
+        if not publisher.wait_ready(10):
+            click.echo(f"social events replay: cannot reach RabbitMQ ({publisher.last_error})", err=True)
+            sys.exit(1)
+        done = replay_outbox(engine, publisher, window, batch_size=settings.relay_batch_size,
+                             confirm_timeout=settings.relay_confirm_timeout,
+                             on_batch=lambda n: click.echo(f"  {n}/{total}", err=True))
+    except ReplayStopped as exc:
+        click.echo(f"social events replay: stopped after {exc.replayed}: {exc}; run again with "
+                   f"--since {exc.resume_since.isoformat()} to go on", err=True)
+        sys.exit(1)
+    finally:
+        publisher.stop()
+        engine.dispose()
+    click.echo(f"republished {done} event(s); the notifier folds those it already mailed")

@@ -1,0 +1,34 @@
+"""Form pieces shared by the page blueprints."""
+
+from __future__ import annotations
+
+import re
+
+from flask_wtf import FlaskForm
+from wtforms import Field, Form
+from wtforms.fields import SelectChoice
+from wtforms.validators import ValidationError
+
+from social.accounts import LOCALES
+
+#: Text users write may hold tabs and line breaks, nothing else below space (PostgreSQL
+#: refuses NUL outright); the API documents the same rule as this pattern.
+FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
+_free_text = re.compile(FREE_TEXT_PATTERN)
+
+
+class NoControlCharacters:
+    """A WTForms validator for :data:`FREE_TEXT_PATTERN`."""
+
+    def __call__(self, form: Form, field: Field) -> None:
+        if field.data and not _free_text.fullmatch(field.data):
+            raise ValidationError("Please remove the control characters from this text.")
+
+
+def locale_choices() -> list[SelectChoice]:
+    """The languages a user can pick, each named in itself."""
+    return [SelectChoice(tag, name) for tag, name in LOCALES.items()]
+
+
+class EmptyForm(FlaskForm):  # type: ignore[misc]
+    """A form with nothing but its CSRF token, for buttons that change state."""

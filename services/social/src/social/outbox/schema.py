@@ -1,0 +1,36 @@
+"""The outbox table in plain SQLAlchemy: what the relay and replays read, without Flask.
+
+The web app maps its `OutboxEvent` model onto a copy of this table in its own metadata (see
+:mod:`social.outbox.models`); migrations keep the two the same.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from social.dbtypes import NAMING_CONVENTION, UTCDateTime
+
+#: PostgreSQL channel the relay LISTENs on; a NOTIFY is delivered when the writer commits.
+NOTIFY_CHANNEL = "social_outbox"
+
+metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+outbox_events = sa.Table(
+    "outbox_events",
+    metadata,
+    sa.Column("position", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("event_id", sa.String(128), nullable=False, unique=True),
+    sa.Column("event_type", sa.String(100), nullable=False),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("occurred_at", UTCDateTime, nullable=False, index=True),
+    sa.Column("published_at", UTCDateTime, nullable=True),
+    sa.Column("publish_attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("last_error", sa.String(500), nullable=True),
+    # The relay's query: pending rows in order. Partial, so it stays as small as the backlog.
+    sa.Index(
+        "ix_outbox_events_pending",
+        "position",
+        postgresql_where=sa.text("published_at IS NULL"),
+        sqlite_where=sa.text("published_at IS NULL"),
+    ),
+)

@@ -1,0 +1,1 @@
+"""`social relay`: publishes outbox events to RabbitMQ, in order, with publisher confirms."""

@@ -1,0 +1,254 @@
+"""Publishing to RabbitMQ with pipelined publisher confirms.
+
+pika's BlockingChannel waits for each confirm in turn (about 1,800 messages/s here). This
+publisher runs a pika SelectConnection on a thread of its own: a batch is published in one go,
+persistent and mandatory, and the broker's acks (often `multiple`) settle it. A message the
+broker returns as unroutable, or nacks, or that was in flight when the connection dropped,
+comes back as not confirmed, so the relay keeps its event pending.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import pika
+import pika.channel
+import pika.exceptions
+import pika.frame
+import structlog
+from pika.adapters.select_connection import SelectConnection
+from pika.spec import Basic, BasicProperties
+
+log = structlog.get_logger("social.relay.publisher")
+
+
+class Confirmation(enum.StrEnum):
+    CONFIRMED = "confirmed"
+    RETURNED = "returned"  # no queue is bound for its routing key
+    NACKED = "nacked"  # the broker refused it
+    LOST = "lost"  # not confirmed: the connection dropped or the wait timed out
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """One message to publish to the exchange."""
+
+    message_id: str
+    routing_key: str
+    body: bytes
+    timestamp: int
+    content_type: str = "application/cloudevents+json"
+
+
+@dataclass
+class _Batch:
+    size: int
+    results: dict[str, Confirmation] = field(default_factory=dict)
+    returned: set[str] = field(default_factory=set)
+    done: threading.Event = field(default_factory=threading.Event)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def settle(self, message_id: str, confirmation: Confirmation) -> None:
+        with self.lock:
+            if message_id in self.results:
+                return
+            if confirmation is Confirmation.CONFIRMED and message_id in self.returned:
+                confirmation = Confirmation.RETURNED
+            self.results[message_id] = confirmation
+            if len(self.results) >= self.size:
+                self.done.set()
+
+
+class ConfirmingPublisher:
+    """A connection kept open on a background thread; :meth:`publish` is safe from any thread.
+
+    When the connection drops, it reconnects after a capped, resetting delay.
+    """
+
+    def __init__(self, amqp_url: str, exchange: str, *, name: str = "social-relay",
+                 reconnect_initial: float = 0.5, reconnect_cap: float = 30.0) -> None:
+        self.parameters = pika.URLParameters(amqp_url)
+        self.parameters.connection_attempts = 1
+        self.parameters.socket_timeout = 5
+        self.parameters.client_properties = {"connection_name": name}
+        self.exchange = exchange
+        self._reconnect_initial = reconnect_initial
+        self._reconnect_cap = reconnect_cap
+        self._delay = reconnect_initial
+        self._connection: SelectConnection | None = None
+        self._channel: pika.channel.Channel | None = None
+        self._ready = threading.Event()
+        self._stopping = False
+        self._thread: threading.Thread | None = None
+        self._next_tag = 1
+        self._pending: dict[int, tuple[_Batch, str]] = {}
+        self._by_message_id: dict[str, _Batch] = {}
+        self.last_error: str | None = None
+
+    # -- API, any thread -----------------------------------------------------------------------
+
+    def start(self) -> ConfirmingPublisher:
+        self._thread = threading.Thread(target=self._run, name="amqp-publisher", daemon=True)
+        self._thread.start()
+        return self
+
+    @property
+    def ready(self) -> bool:
+        """Connected, exchange declared, confirms on."""
+        return self._ready.is_set()
+
+    def wait_ready(self, timeout: float) -> bool:
+        return self._ready.wait(timeout)
+
+    def publish(self, messages: Sequence[Outgoing], timeout: float) -> dict[str, Confirmation]:
+        """Publish `messages`; return each message id's confirmation (LOST if not known in time)."""
+        if not messages:
+            return {}
+        batch = _Batch(size=len(messages))
+        connection = self._connection
+        if connection is None or not self._ready.is_set():
+            return {m.message_id: Confirmation.LOST for m in messages}
+        try:
+            connection.ioloop.add_callback_threadsafe(lambda: self._publish_batch(batch, messages))
+        except Exception:
+            return {m.message_id: Confirmation.LOST for m in messages}
+        batch.done.wait(timeout)
+        with batch.lock:
+            return {m.message_id: batch.results.get(m.message_id, Confirmation.LOST) for m in messages}
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stopping = True
+        connection = self._connection
+        if connection is not None:
+            with contextlib.suppress(Exception):
+                connection.ioloop.add_callback_threadsafe(self._close)
+        if self._thread is not None:
+            self._thread.join(timeout)
+
+    # -- the ioloop thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        while not self._stopping:
+            self._connection = SelectConnection(
+                self.parameters,
+                on_open_callback=self._on_connection_open,
+                on_open_error_callback=self._on_connection_open_error,
+                on_close_callback=self._on_connection_closed,
+            )
+            self._connection.ioloop.start()
+            if self._stopping:
+                break
+            # The loop stopped because the connection is gone: wait, then try again.
+            stop = threading.Event()
+            stop.wait(self._delay)
+            self._delay = min(self._delay * 2, self._reconnect_cap)
+
+    def _on_connection_open(self, connection: SelectConnection) -> None:
+        connection.channel(on_open_callback=self._on_channel_open)
+
+    def _on_connection_open_error(self, connection: SelectConnection, error: BaseException | str) -> None:
+        self.last_error = f"cannot connect: {error}"
+        log.warning("broker_unreachable", error=str(error))
+        connection.ioloop.stop()
+
+    def _on_connection_closed(self, connection: SelectConnection, reason: BaseException) -> None:
+        self._ready.clear()
+        self._channel = None
+        self._fail_pending()
+        if not self._stopping:
+            self.last_error = f"connection closed: {reason}"
+            log.warning("broker_connection_lost", error=str(reason))
+        connection.ioloop.stop()
+
+    def _on_channel_open(self, channel: pika.channel.Channel) -> None:
+        self._channel = channel
+        channel.add_on_close_callback(self._on_channel_closed)
+        channel.add_on_return_callback(self._on_return)
+        channel.exchange_declare(
+            self.exchange, exchange_type="topic", durable=True, callback=self._on_exchange_declared
+        )
+
+    def _on_exchange_declared(self, _frame: pika.frame.Method[Any]) -> None:
+        assert self._channel is not None
+        self._channel.confirm_delivery(ack_nack_callback=self._on_confirm, callback=self._on_confirm_mode)
+
+    def _on_confirm_mode(self, _frame: pika.frame.Method[Any]) -> None:
+        self._next_tag = 1
+        self._delay = self._reconnect_initial
+        self.last_error = None
+        self._ready.set()
+        log.info("broker_connected", exchange=self.exchange)
+
+    def _on_channel_closed(self, channel: pika.channel.Channel, reason: BaseException) -> None:
+        self._ready.clear()
+        self._channel = None
+        self._fail_pending()
+        log.warning("broker_channel_closed", error=str(reason))
+        if self._connection is not None and self._connection.is_open:
+            self._connection.close()
+
+    def _publish_batch(self, batch: _Batch, messages: Sequence[Outgoing]) -> None:
+        channel = self._channel
+        for message in messages:
+            if channel is None or not channel.is_open:
+                batch.settle(message.message_id, Confirmation.LOST)
+                continue
+            tag = self._next_tag
+            self._next_tag += 1
+            self._pending[tag] = (batch, message.message_id)
+            self._by_message_id[message.message_id] = batch
+            try:
+                channel.basic_publish(
+                    self.exchange,
+                    message.routing_key,
+                    message.body,
+                    BasicProperties(
+                        content_type=message.content_type,
+                        delivery_mode=pika.DeliveryMode.Persistent,
+                        message_id=message.message_id,
+                        timestamp=message.timestamp,
+                        type=message.routing_key,
+                        app_id="social",
+                    ),
+                    mandatory=True,
+                )
+            except pika.exceptions.AMQPError:
+                self._pending.pop(tag, None)
+                self._by_message_id.pop(message.message_id, None)
+                batch.settle(message.message_id, Confirmation.LOST)
+
+    def _on_return(self, _channel: pika.channel.Channel, _method: Basic.Return,
+                   properties: BasicProperties, _body: bytes) -> None:
+        batch = self._by_message_id.get(properties.message_id or "")
+        if batch is not None:
+            with batch.lock:
+                batch.returned.add(properties.message_id or "")
+
+    def _on_confirm(self, frame: pika.frame.Method[Any]) -> None:
+        method = frame.method
+        confirmation = Confirmation.CONFIRMED if isinstance(method, Basic.Ack) else Confirmation.NACKED
+        tags = [t for t in self._pending if t <= method.delivery_tag] if method.multiple else [method.delivery_tag]
+        for tag in tags:
+            entry = self._pending.pop(tag, None)
+            if entry is not None:
+                batch, message_id = entry
+                self._by_message_id.pop(message_id, None)
+                batch.settle(message_id, confirmation)
+
+    def _fail_pending(self) -> None:
+        for batch, message_id in self._pending.values():
+            batch.settle(message_id, Confirmation.LOST)
+        self._pending.clear()
+        self._by_message_id.clear()
+
+    def _close(self) -> None:
+        self._ready.clear()
+        if self._connection is not None and self._connection.is_open:
+            self._connection.close()
+        elif self._connection is not None:
+            self._connection.ioloop.stop()

@@ -1,0 +1,100 @@
+"""The social service's settings: one typed object, read from the environment once at start."""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+from typing import Literal
+
+import pika
+from limits import parse_many
+from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+
+class SocialSettings(BaseSettings):
+    """Everything `social serve`, `social relay` and the app factory read.
+
+    Field names are the environment variable names (case-insensitive). A test builds one with
+    keyword arguments and overrides only what differs.
+    """
+
+    model_config = SettingsConfigDict(extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        default="sqlite:///var/social.db",
+        description="SQLAlchemy URL; a relative SQLite path is taken from the working directory.",
+    )
+    secret_key: SecretStr | None = Field(
+        default=None,
+        description="Signs sessions and CSRF tokens; unset, one is generated and kept in var/.",
+    )
+    social_bind: str = Field(default="127.0.0.1:5000", pattern=r"^[^\s:]*:\d{1,5}$")
+    social_base_url: AnyHttpUrl = AnyHttpUrl("http://127.0.0.1:5000")
+    social_workers: int = Field(default=2, ge=1, le=64)
+    social_threads: int = Field(default=8, ge=1, le=256)
+    amqp_url: str = Field(default="amqp://guest:guest@localhost:5672/%2F", pattern=r"^amqps?://")
+    relay_batch_size: int = Field(default=500, ge=1, le=10_000)
+    relay_poll_interval: float = Field(default=0.05, gt=0, le=60)
+    relay_confirm_timeout: float = Field(default=10.0, gt=0, le=600)
+    relay_http_bind: str = Field(default="127.0.0.1:8082", pattern=r"^[^\s:]*:\d{1,5}$")
+    login_rate_limit: str = Field(default="10 per minute")
+    log_format: Literal["auto", "json", "console"] = "auto"
+    log_level: Literal["debug", "info", "warning", "error"] = "info"
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_url(cls, url: str) -> str:
+        try:
+            pika.URLParameters(url)
+        except Exception as exc:
+            raise ValueError(f"not a usable AMQP URL ({type(exc).__name__})") from None
+        return url
+
+    @field_validator("login_rate_limit")
+    @classmethod
+    def _rate_limit(cls, value: str) -> str:
+        try:
+            parse_many(value)
+        except ValueError:
+            raise ValueError("not a rate limit (e.g. '10 per minute' or '5/minute;50/hour')") from None
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _absolute_sqlite_path(cls, url: str) -> str:
+        """Resolve relative SQLite paths against the working directory, not Flask's instance path."""
+        try:
+            parsed = make_url(url)
+        except ArgumentError:
+            raise ValueError("not a database URL (e.g. sqlite:///var/social.db or postgresql+psycopg://...)") from None
+        if parsed.get_backend_name() not in ("sqlite", "postgresql"):
+            raise ValueError(f"{parsed.get_backend_name()!r} is not supported: use SQLite or PostgreSQL")
+        try:
+            parsed.get_dialect()
+        except Exception as exc:
+            raise ValueError(f"no driver for {parsed.drivername!r} ({exc})") from None
+        prefix = "sqlite:///"
+        if url.startswith(prefix) and url != "sqlite://" and not url.startswith(prefix + "/"):
+            path, _, query = url[len(prefix):].partition("?")
+            if path and path != ":memory:":
+                url = prefix + str(Path(path).resolve()) + (f"?{query}" if query else "")
+        return url
+
+    @property
+    def base_url(self) -> str:
+        """The public base URL without a trailing slash, for absolute links."""
+        return str(self.social_base_url).rstrip("/")
+
+    def secret(self) -> str:
+        """The secret key: the configured one, else one kept in `var/social-secret-key`."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value()
+        path = Path("var/social-secret-key")
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.touch(mode=0o600)
+            path.write_text(secrets.token_urlsafe(48))
+        return path.read_text().strip()

@@ -1,0 +1,112 @@
+"""The whole path, as people and operators meet it: pages in a browser session, the API, the
+processes started by their console scripts, a real SMTP server at the end."""
+
+from __future__ import annotations
+
+import email.utils
+from pathlib import Path
+
+from tests.support.amqp import publish
+from tests.support.proxy import TcpProxy
+from tests.support.smtp import SmtpServer
+from tests.support.system import running_system
+from tests.support.wait import wait_for
+
+
+def test_two_people_register_one_follows_the_other_and_the_mail_arrives(
+    amqp_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    with running_system(database_url=f"sqlite:///{tmp_path / 'social.db'}", amqp_url=amqp_url,
+                        smtp=smtp_server, workdir=tmp_path) as system:
+        susan, john = system.browser(), system.browser()
+        susan.register("susan", "susan@example.com", "a long enough password",
+                       about_me="I post about <script>alert(1)</script> birds")
+        john.register("john", "john@example.com", "another long password")
+        susan.login("susan", "a long enough password")
+        page = susan.follow("john")
+        assert "You are now following john." in page.text
+        (mail,) = smtp_server.wait_for_mails(1, timeout=15)
+        assert "1 followers" in system.browser().session.get(f"{system.base_url}/user/john").text
+    message = mail.message
+    assert mail.rcpt_tos == ["john@example.com"]
+    assert message["Subject"] == "[microblog] susan is now following you!"
+    assert message["Auto-Submitted"] == "auto-generated"
+    assert message["Message-ID"].endswith("@microblog.test>")
+    assert email.utils.parsedate_to_datetime(message["Date"]) is not None
+    text, html_part = message.iter_parts()
+    profile = f"{system.base_url}/user/susan"
+    assert profile in text.get_content()
+    assert f'href="{profile}"' in html_part.get_content()
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_part.get_content()
+    assert "<script>" not in html_part.get_content()
+
+
+def test_following_twice_sends_one_mail(amqp_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    with running_system(database_url=f"sqlite:///{tmp_path / 'social.db'}", amqp_url=amqp_url,
+                        smtp=smtp_server, workdir=tmp_path) as system:
+        a, b = system.browser(), system.browser()
+        a.register("ann", "ann@example.com", "password for ann")
+        b.register("ben", "ben@example.com", "password for ben")
+        a.login("ann", "password for ann")
+        a.follow("ben")
+        smtp_server.wait_for_mails(1)
+        again = a.post_form("/user/ben", "/follow/ben", {})  # a stale page's button, pressed again
+        assert again.ok
+        b.login("ben", "password for ben")
+        b.follow("ann")  # and a different follow, to know the pipeline has moved on
+        smtp_server.wait_for_mails(2)
+    assert sorted(m.rcpt_tos[0] for m in smtp_server.received) == ["ann@example.com", "ben@example.com"]
+
+
+def test_chinese_names_and_text_arrive_intact(amqp_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
+    with running_system(database_url=f"sqlite:///{tmp_path / 'social.db'}", amqp_url=amqp_url,
+                        smtp=smtp_server, workdir=tmp_path) as system:
+        a, b = system.browser(), system.browser()
+        a.register("张三", "zhang@example.com", "zhang's password", about_me="我喜欢写诗。", locale="zh-CN")
+        b.register("李四", "li@example.com", "li's password here")
+        a.login("张三", "zhang's password")
+        assert "You are now following 李四." in a.follow("李四").text
+        (mail,) = smtp_server.wait_for_mails(1)
+    assert mail.message["Subject"] == "[microblog] 张三 is now following you!"
+    text, html_part = mail.message.iter_parts()
+    assert "我喜欢写诗。" in text.get_content()
+    assert "张三" in html_part.get_content()
+    assert "/user/%E5%BC%A0%E4%B8%89" in text.get_content()
+
+
+def test_a_follow_while_the_broker_is_unreachable_succeeds_and_its_mail_arrives_later(
+    amqp_url: str, smtp_server: SmtpServer, tmp_path: Path, broker_proxy: TcpProxy
+) -> None:
+    proxied = broker_proxy.url(amqp_url)
+    with running_system(database_url=f"sqlite:///{tmp_path / 'social.db'}", amqp_url=proxied,
+                        relay_amqp_url=proxied, notifier_amqp_url=proxied, smtp=smtp_server,
+                        workdir=tmp_path) as system:
+        a, b = system.browser(), system.browser()
+        a.register("ann", "ann@example.com", "password for ann")
+        b.register("ben", "ben@example.com", "password for ben")
+        a.login("ann", "password for ann")
+        broker_proxy.refuse()
+        page = a.follow("ben")
+        assert page.status_code == 200
+        assert "You are now following ben." in page.text
+        assert smtp_server.received == []
+        broker_proxy.accept()
+        (mail,) = smtp_server.wait_for_mails(1, timeout=60)
+    assert mail.rcpt_tos == ["ben@example.com"]
+
+
+def test_a_malformed_event_leaves_the_notifier_running_and_the_next_follow_is_mailed(
+    amqp_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    with running_system(database_url=f"sqlite:///{tmp_path / 'social.db'}", amqp_url=amqp_url,
+                        smtp=smtp_server, workdir=tmp_path) as system:
+        publish(amqp_url, b'{"specversion": "1.0", "oops": true}', message_id="malformed-1")
+        wait_for(lambda: "malformed-1" in system.notifier.output(), what="the notifier to see it")
+        assert system.notifier.running
+        a, b = system.browser(), system.browser()
+        a.register("ann", "ann@example.com", "password for ann")
+        b.register("ben", "ben@example.com", "password for ben")
+        a.login("ann", "password for ann")
+        a.follow("ben")
+        smtp_server.wait_for_mails(1)
+        assert system.notifier.running

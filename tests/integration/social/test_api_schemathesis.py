@@ -1,0 +1,102 @@
+"""The API keeps the promises of its own OpenAPI document, checked by schemathesis.
+
+Each operation gets generated valid and invalid requests; every answer must have a documented
+status and a body matching its schema, valid input must be accepted, invalid input refused,
+and nothing may be a 500. (schemathesis's lazy pytest fixture does not run on this pytest, so
+the cases are drawn with `as_strategy` under a plain hypothesis `@given`.)
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import schemathesis
+from flask import Flask
+from hypothesis import HealthCheck, given, settings
+from schemathesis import Case, GenerationMode
+from schemathesis.schemas import BaseSchema
+from social.api.openapi import openapi_document
+from social.extensions import db
+from social.models import ApiToken, User
+
+from tests.support.social_app import (
+    BASE_URL,
+    PASSWORD,
+    basic_auth,
+    bearer,
+    build_app,
+    make_user,
+)
+
+NICKNAME = "alice"
+EXAMPLES = int(os.environ.get("SCHEMATHESIS_EXAMPLES", "40"))
+OPERATIONS = [
+    (method.upper(), path)
+    for path, methods in openapi_document(BASE_URL)["paths"].items()
+    for method in methods
+]
+#: Operations whose only input is a free string in the path: no request violates the schema.
+NOTHING_TO_NEGATE = {("GET", "/api/openapi.json"), ("GET", "/api/users/{nickname}")}
+CASES = [
+    pytest.param(method, path, mode, id=f"{method} {path} {mode.value}")
+    for method, path in OPERATIONS
+    for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE)
+    if mode is GenerationMode.POSITIVE or (method, path) not in NOTHING_TO_NEGATE
+]
+
+
+@pytest.fixture
+def app(postgres_url: str) -> Iterator[Flask]:
+    """The app on a fresh PostgreSQL database, its login limit out of the run's way (the
+    limit itself is tested elsewhere; here a 429 would only hide what the probes check)."""
+    app = build_app(postgres_url, login_rate_limit="1000000 per minute")
+    with app.app_context():
+        yield app
+
+
+@pytest.fixture
+def api_schema(app: Flask) -> BaseSchema:
+    """The app's own document, with users to look up and follow and fresh credentials."""
+    make_user(NICKNAME)
+    make_user("bob")
+    make_user("Zoë")
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+
+    @schema.auth(refresh_interval=None)
+    class FreshCredentials:
+        """Basic for `POST /api/tokens`, else a new bearer token (a case may revoke its own)."""
+
+        def get(self, case: Case, context: Any) -> str:
+            with app.app_context():
+                user = db.session.query(User).filter_by(nickname=NICKNAME).one()
+                _, token = ApiToken.issue(user)
+                db.session.commit()
+            return token
+
+        def set(self, case: Case, data: str, context: Any) -> None:
+            case.headers = case.headers or {}
+            if case.operation.path == "/api/tokens" and case.method.upper() == "POST":
+                case.headers.update(basic_auth(NICKNAME, PASSWORD))
+            else:
+                case.headers.update(bearer(data))
+
+    return schema
+
+
+@pytest.mark.parametrize(("method", "path", "mode"), CASES)
+def test_every_api_answer_matches_the_openapi_document(
+    api_schema: BaseSchema, method: str, path: str, mode: GenerationMode
+) -> None:
+    operation = api_schema[path][method]
+
+    @given(case=operation.as_strategy(mode, auth_storage=api_schema.auth))
+    @settings(
+        max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
+    )
+    def conforms(case: Case) -> None:
+        case.call_and_validate()
+
+    conforms()

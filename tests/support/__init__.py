@@ -1,0 +1,1 @@
+"""Helpers shared by the test suites: real services, isolated per test, and polling waits."""

@@ -1,0 +1,98 @@
+"""A real SMTP server (aiosmtpd) that records what it accepts, for tests."""
+
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from email.message import EmailMessage
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from tests.support.services import free_port
+from tests.support.wait import wait_for
+
+
+@dataclass
+class ReceivedMail:
+    """One message the server accepted: the envelope and the parsed message."""
+
+    mail_from: str
+    rcpt_tos: list[str]
+    raw: bytes
+    message: EmailMessage
+    peer: object = None
+    tls: bool = False
+
+
+@dataclass
+class RecordingHandler:
+    """Accepts every message (or answers what `responder` says) and keeps it."""
+
+    received: list[ReceivedMail] = field(default_factory=list)
+    responder: Callable[[Envelope], str | None] | None = None
+    delay: float = 0.0
+    #: Advertise PIPELINING, as most real servers do (the notifier then pipelines its commands).
+    pipelining: bool = True
+    sessions: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    async def handle_EHLO(  # noqa: N802
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        with self.lock:
+            self.sessions += 1
+        if self.pipelining:
+            responses.insert(-1, "250-PIPELINING")
+        return responses
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:  # noqa: N802
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if self.responder is not None:
+            answer = self.responder(envelope)
+            if answer is not None:
+                return answer
+        raw = bytes(envelope.original_content or envelope.content or b"")
+        message = email.message_from_bytes(raw, policy=email.policy.default)
+        with self.lock:
+            self.received.append(
+                ReceivedMail(str(envelope.mail_from), list(envelope.rcpt_tos), raw, message,  # type: ignore[arg-type]
+                             peer=session.peer, tls=session.ssl is not None)
+            )
+        return "250 Message accepted for delivery"
+
+
+class SmtpServer:
+    """An aiosmtpd server on a free localhost port, started and stopped by the test."""
+
+    def __init__(self, port: int | None = None, **kwargs: object) -> None:
+        self.handler = RecordingHandler()
+        self.port = port or free_port()
+        self.host = "127.0.0.1"
+        self._controller = Controller(self.handler, hostname=self.host, port=self.port, **kwargs)
+
+    def start(self) -> SmtpServer:
+        self._controller.start()
+        return self
+
+    def stop(self) -> None:
+        self._controller.stop()
+
+    @property
+    def received(self) -> list[ReceivedMail]:
+        with self.handler.lock:
+            return list(self.handler.received)
+
+    def wait_for_mails(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
+        """Wait until at least `count` mails arrived; return all of them."""
+        return wait_for(
+            lambda: self.received if len(self.received) >= count else None,
+            timeout=timeout,
+            what=f"{count} mail(s) at the SMTP server",
+        )

@@ -1,0 +1,185 @@
+"""Registering, logging in and out through the pages."""
+
+from __future__ import annotations
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from social.extensions import db
+from social.models import User
+from sqlalchemy import select
+
+from tests.support.social_app import PASSWORD, build_app, log_in, make_user
+
+GOOD = {
+    "nickname": "Susan",
+    "email": "Susan@Example.com",
+    "password": PASSWORD,
+    "password2": PASSWORD,
+    "about_me": "I write.",
+    "locale": "zh-CN",
+}
+
+
+def register(client: FlaskClient, **changes: str) -> str:
+    response = client.post("/auth/register", data={**GOOD, **changes})
+    return response.get_data(as_text=True)
+
+
+def test_the_register_page_offers_every_field(client: FlaskClient) -> None:
+    page = client.get("/auth/register").get_data(as_text=True)
+    for name in ("nickname", "email", "password", "password2", "about_me", "locale"):
+        assert f'name="{name}"' in page
+    assert "简体中文" in page
+
+
+def test_registering_creates_the_user_and_sends_them_to_log_in(client: FlaskClient) -> None:
+    response = client.post("/auth/register", data=GOOD)
+    assert response.status_code == 302
+    assert response.location.endswith("/auth/login")
+    user = db.session.scalars(select(User)).one()
+    assert (user.nickname, user.email, user.about_me, user.locale) == (
+        "Susan",
+        "susan@example.com",
+        "I write.",
+        "zh-CN",
+    )
+    assert user.check_password(PASSWORD)
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"nickname": "SUSAN"}, "That nickname is taken"),
+        ({"email": "susan@EXAMPLE.com"}, "already has an account"),
+    ],
+)
+def test_registering_a_taken_nickname_or_email_says_so(
+    client: FlaskClient, changes: dict[str, str], message: str
+) -> None:
+    register(client)
+    page = register(client, **{"nickname": "other", "email": "other@example.com", **changes})
+    assert message in page
+    assert len(db.session.scalars(select(User)).all()) == 1
+
+
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"email": "not-an-address"}, "must have an @-sign"),
+        ({"nickname": "two words"}, "Use only letters, digits"),
+        ({"nickname": "x" * 65}, "64 characters"),
+        ({"password2": "something else"}, "The passwords do not match."),
+        ({"password": "short", "password2": "short"}, "between 8 and 128"),
+        ({"about_me": "x" * 281}, "280 characters"),
+        ({"about_me": "bell\x07"}, "control characters"),
+        ({"locale": "xx"}, "Not a valid choice"),
+        ({"nickname": ""}, "This field is required."),
+    ],
+)
+def test_registering_with_a_bad_field_shows_what_is_wrong(
+    client: FlaskClient, changes: dict[str, str], message: str
+) -> None:
+    page = register(client, **changes)
+    assert message in page
+    assert db.session.scalars(select(User)).all() == []
+
+
+def test_logging_in_with_the_right_password_logs_you_in(client: FlaskClient) -> None:
+    make_user("susan")
+    response = client.post("/auth/login", data={"nickname": "SUSAN", "password": PASSWORD})
+    assert response.status_code == 302
+    assert response.location == "/"
+    assert "Hi, susan!" in client.get("/").get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("nickname", "password"), [("susan", "wrong"), ("nobody", PASSWORD)])
+def test_logging_in_with_wrong_credentials_says_so_without_saying_which(
+    client: FlaskClient, nickname: str, password: str
+) -> None:
+    make_user("susan")
+    response = client.post("/auth/login", data={"nickname": nickname, "password": password})
+    assert response.status_code == 200
+    assert "Invalid nickname or password." in response.get_data(as_text=True)
+
+
+def test_remember_me_sets_a_lasting_http_only_cookie(client: FlaskClient) -> None:
+    make_user("susan")
+    response = client.post(
+        "/auth/login", data={"nickname": "susan", "password": PASSWORD, "remember_me": "y"}
+    )
+    cookie = next(
+        c for c in response.headers.getlist("Set-Cookie") if c.startswith("remember_token")
+    )
+    assert "HttpOnly" in cookie
+    assert "SameSite=Lax" in cookie
+    assert "Expires=" in cookie
+
+
+def test_login_honours_a_relative_next(client: FlaskClient) -> None:
+    make_user("susan")
+    response = client.post(
+        "/auth/login?next=/edit_profile", data={"nickname": "susan", "password": PASSWORD}
+    )
+    assert response.location == "/edit_profile"
+
+
+@pytest.mark.parametrize("target", ["https://evil.example/", "//evil.example/x", "/\\evil.example"])
+def test_login_refuses_to_redirect_off_site(client: FlaskClient, target: str) -> None:
+    make_user("susan")
+    response = client.post(
+        "/auth/login",
+        query_string={"next": target},
+        data={"nickname": "susan", "password": PASSWORD},
+    )
+    assert response.status_code == 302
+    assert response.location == "/"
+
+
+def test_a_page_that_needs_login_sends_you_to_log_in_and_back(client: FlaskClient) -> None:
+    response = client.get("/edit_profile")
+    assert response.status_code == 302
+    assert response.location.startswith("/auth/login?next=")
+
+
+def test_logging_out_takes_a_post(client: FlaskClient) -> None:
+    make_user("susan")
+    log_in(client, "susan")
+    assert client.get("/auth/logout").status_code == 405
+    response = client.post("/auth/logout")
+    assert response.status_code == 302
+    assert "Log in" in client.get("/").get_data(as_text=True)
+
+
+def test_logins_are_rate_limited(tmp_path: object) -> None:
+    app = build_app(f"sqlite:///{tmp_path}/rl.db", migrate=False, login_rate_limit="3 per minute")
+    client = app.test_client()
+    statuses = [
+        client.post("/auth/login", data={"nickname": "x", "password": "y"}).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    assert client.get("/auth/login").status_code == 200  # only attempts count
+
+
+def test_forms_without_a_csrf_token_are_refused_when_csrf_is_on(tmp_path: object) -> None:
+    app = build_app(f"sqlite:///{tmp_path}/csrf.db", migrate=False, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    response = client.post("/auth/register", data=GOOD)
+    assert response.status_code == 400
+    assert "CSRF" in response.get_data(as_text=True)
+    with app.app_context():
+        assert db.session.scalars(select(User)).all() == []
+
+
+def test_forms_with_their_csrf_token_pass_when_csrf_is_on(tmp_path: object) -> None:
+    app = build_app(f"sqlite:///{tmp_path}/csrf.db", migrate=False, WTF_CSRF_ENABLED=True)
+    client = app.test_client()
+    page = client.get("/auth/register").get_data(as_text=True)
+    token = page.split('name="csrf_token" type="hidden" value="')[1].split('"')[0]
+    response = client.post("/auth/register", data={**GOOD, "csrf_token": token})
+    assert response.status_code == 302
+
+
+def test_the_app_fixture_starts_empty(app: Flask) -> None:
+    assert db.session.scalars(select(User)).all() == []

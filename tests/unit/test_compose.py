@@ -1,0 +1,248 @@
+"""compose.yaml and the Dockerfiles, held to the Compose schema and to the code they deploy.
+
+No Docker engine runs where these tests do, so they read the files: the schema catches a
+malformed compose file, the rest catch a setting that does not exist, a wait on a service
+that cannot report health, or an image that copies what it should not.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from jsonschema import Draft7Validator
+from notifier.settings import NotifierSettings
+from pydantic_settings import BaseSettings
+from social.settings import SocialSettings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE_FILE = ROOT / "compose.yaml"
+COMPOSE_SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec.json"
+SETTINGS: dict[str, type[BaseSettings]] = {"social": SocialSettings, "notifier": NotifierSettings}
+DOCKERFILES = {name: ROOT / "services" / name / "Dockerfile" for name in SETTINGS}
+
+_INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?::?-(?P<default>[^}]*))?\}")
+_PROBE_PORT = re.compile(r"http://127\.0\.0\.1:(\d+)/")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict[str, Any]:
+    return yaml.safe_load(COMPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
+def services(compose: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return compose["services"]
+
+
+def package_of(service: dict[str, Any]) -> str | None:
+    """`social` or `notifier` when the service builds that package's image, else None."""
+    build = service.get("build")
+    if not isinstance(build, dict):
+        return None
+    parts = Path(build.get("dockerfile", "Dockerfile")).parts
+    if len(parts) == 3 and parts[0] == "services" and parts[2] == "Dockerfile":
+        return parts[1]
+    return None
+
+
+def environment_of(service: dict[str, Any]) -> dict[str, str]:
+    """The service's environment as a mapping, whichever of the two compose forms it uses."""
+    env = service.get("environment") or {}
+    if isinstance(env, list):
+        env = dict(item.partition("=")[::2] for item in env)
+    return {key: "" if value is None else str(value) for key, value in env.items()}
+
+
+def interpolate(value: str) -> str:
+    """`${VAR:-default}` as compose resolves it when VAR is unset; `${VAR}` alone must not occur."""
+
+    def default(match: re.Match[str]) -> str:
+        assert match["default"] is not None, f"{match[0]} has no default: it would be blank"
+        return match["default"]
+
+    return _INTERPOLATION.sub(default, value).replace("$$", "$")
+
+
+def dependencies(service: dict[str, Any]) -> dict[str, str]:
+    """Each service this one depends on, with the condition it waits for."""
+    depends_on = service.get("depends_on") or {}
+    if isinstance(depends_on, list):
+        return dict.fromkeys(depends_on, "service_started")
+    return {name: spec["condition"] for name, spec in depends_on.items()}
+
+
+def instructions(dockerfile: Path) -> Iterator[tuple[str, str]]:
+    """(INSTRUCTION, arguments) pairs, continuation lines joined and comments dropped."""
+    logical = ""
+    for line in dockerfile.read_text().splitlines():
+        if line.lstrip().startswith("#") or not line.strip():
+            continue
+        logical += line.rstrip()
+        if logical.endswith("\\"):
+            logical = logical[:-1] + " "
+            continue
+        keyword, _, arguments = logical.strip().partition(" ")
+        yield keyword.upper(), arguments.strip()
+        logical = ""
+
+
+def copied_sources(dockerfile: Path) -> list[str]:
+    """What the Dockerfile copies from the build context (not from another stage)."""
+    sources: list[str] = []
+    for keyword, arguments in instructions(dockerfile):
+        if keyword not in ("COPY", "ADD"):
+            continue
+        words = json.loads(arguments) if arguments.startswith("[") else shlex.split(arguments)
+        if any(word.startswith("--from=") for word in words):
+            continue
+        paths = [word for word in words if not word.startswith("--")]
+        sources.extend(paths[:-1])
+    return sources
+
+
+def test_compose_file_is_valid_against_the_compose_specification(compose: dict[str, Any]) -> None:
+    schema = json.loads(COMPOSE_SCHEMA.read_text())
+    Draft7Validator.check_schema(schema)
+    errors = [
+        f"{'/'.join(map(str, error.absolute_path)) or '(top)'}: {error.message}"
+        for error in Draft7Validator(schema).iter_errors(compose)
+    ]
+    assert errors == []
+
+
+def test_compose_file_has_no_obsolete_version_key(compose: dict[str, Any]) -> None:
+    assert "version" not in compose
+
+
+def test_every_dependency_is_a_service_of_the_file(services: dict[str, dict[str, Any]]) -> None:
+    for name, service in services.items():
+        for dependency in dependencies(service):
+            assert dependency in services, f"{name} depends on unknown service {dependency}"
+
+
+def test_a_service_waited_on_until_healthy_defines_a_healthcheck(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        for dependency, condition in dependencies(service).items():
+            if condition != "service_healthy":
+                continue
+            healthcheck = services[dependency].get("healthcheck") or {}
+            assert healthcheck.get("test"), f"{name} waits for {dependency} to be healthy"
+            assert not healthcheck.get("disable"), f"{dependency}'s healthcheck is disabled"
+
+
+def test_a_service_waited_on_until_completed_is_never_restarted(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for service in services.values():
+        for dependency, condition in dependencies(service).items():
+            if condition == "service_completed_successfully":
+                assert services[dependency].get("restart", "no") == "no"
+
+
+def test_every_long_running_service_restarts_unless_stopped(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    one_shot = {
+        dependency
+        for service in services.values()
+        for dependency, condition in dependencies(service).items()
+        if condition == "service_completed_successfully"
+    }
+    for name, service in services.items():
+        if name not in one_shot:
+            assert service.get("restart") == "unless-stopped", name
+
+
+def test_every_build_context_and_dockerfile_exists(services: dict[str, dict[str, Any]]) -> None:
+    builds = {name: s["build"] for name, s in services.items() if "build" in s}
+    assert builds, "no service builds an image"
+    for name, build in builds.items():
+        context = COMPOSE_FILE.parent / build["context"]
+        assert context.is_dir(), f"{name}: no build context {context}"
+        dockerfile = context / build.get("dockerfile", "Dockerfile")
+        assert dockerfile.is_file(), f"{name}: no Dockerfile {dockerfile}"
+
+
+@pytest.mark.parametrize("package", sorted(SETTINGS))
+def test_every_variable_set_for_a_service_is_one_of_its_settings(
+    services: dict[str, dict[str, Any]], package: str
+) -> None:
+    known = {field.upper() for field in SETTINGS[package].model_fields}
+    runs_package = {n: s for n, s in services.items() if package_of(s) == package}
+    assert runs_package, f"no service runs the {package} image"
+    for name, service in runs_package.items():
+        unknown = set(environment_of(service)) - known
+        assert not unknown, f"{name} sets variables {package} never reads: {sorted(unknown)}"
+
+
+@pytest.mark.parametrize("package", sorted(SETTINGS))
+def test_the_settings_accept_the_environment_compose_gives(
+    services: dict[str, dict[str, Any]], package: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    settings_class = SETTINGS[package]
+    for field in settings_class.model_fields:
+        monkeypatch.delenv(field.upper(), raising=False)
+    for service in services.values():
+        if package_of(service) == package:
+            values = {k.lower(): interpolate(v) for k, v in environment_of(service).items()}
+            settings_class(**values)
+
+
+def test_a_healthcheck_probes_the_port_its_service_binds(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in services.items():
+        test = " ".join(service.get("healthcheck", {}).get("test", []))
+        probed = _PROBE_PORT.search(test)
+        if probed:
+            bound = {v.rpartition(":")[2] for k, v in environment_of(service).items()
+                     if k.endswith("_BIND")}
+            assert probed[1] in bound, f"{name} probes port {probed[1]} but binds {bound}"
+
+
+def test_the_notifier_publishes_no_host_ports_as_its_replicas_would_collide(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    notifier = services["notifier"]
+    assert notifier["deploy"]["replicas"] > 1
+    assert "ports" not in notifier
+
+
+def test_the_notifier_image_never_includes_the_social_service(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    dockerfile = COMPOSE_FILE.parent / services["notifier"]["build"]["dockerfile"]
+    assert dockerfile == DOCKERFILES["notifier"]
+    for source in copied_sources(dockerfile):
+        assert not Path(source).is_relative_to("services/social"), source
+    assert "microblog-social" not in dockerfile.read_text()
+
+
+@pytest.mark.parametrize("package", sorted(DOCKERFILES))
+def test_an_image_copies_only_the_contracts_and_its_own_service(package: str) -> None:
+    sources = {str(Path(source)) for source in copied_sources(DOCKERFILES[package])}
+    assert sources == {"constraints.txt", "contracts", f"services/{package}"}
+
+
+@pytest.mark.parametrize("package", sorted(DOCKERFILES))
+def test_every_path_a_dockerfile_copies_exists_in_the_repository(package: str) -> None:
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".dockerignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    for source in copied_sources(DOCKERFILES[package]):
+        path = ROOT / source
+        assert path.exists(), f"{source} is not in the repository"
+        assert not path.is_symlink(), f"{source} is a symlink: copy what it points to"
+        top = Path(source).parts[0]
+        assert top not in ignored, f"{source} is left out of the build context by .dockerignore"
