@@ -41,13 +41,16 @@ def test_smtp_down_for_a_while_then_back_delivers_every_mail_once(amqp_url: str,
     settings = notifier_settings(amqp_url, first, tmp_path, notifier_retry_delays=["200ms", "500ms", "1s"],
                                  notifier_max_attempts=50)
     with running_notifier(settings) as notifier:
-        publish_many(amqp_url, batch)
+        publish_many(amqp_url, batch[:100])
         first.wait_for_mails(100, timeout=30)
         # The server goes down the way real ones do: first it defers every message (421), then
         # it is gone altogether (connections refused). Deferring first means no session is cut
         # between the server taking a message and the client hearing so, which would repeat a
-        # mail (with the same Message-ID) and is another test's subject.
+        # mail (with the same Message-ID) and is another test's subject. The rest of the batch
+        # is published only once the server defers: the notifier drains 500 mails faster than
+        # a test can switch the server, so they would otherwise all be sent before the outage.
         first.handler.responder = lambda envelope: "421 4.3.2 service shutting down"
+        publish_many(amqp_url, batch[100:])
         wait_for(lambda: notifier.metrics.retried._value.get() >= 20, timeout=30, what="deferrals")
         first.stop()
         retried = notifier.metrics.retried._value.get()
@@ -89,6 +92,9 @@ def test_a_notifier_killed_mid_run_and_restarted_loses_nothing(
     amqp_url: str, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
     batch = events(1000)
+    # 10 ms per mail over 4 sessions (about 400 mails/s): slow enough that the kill lands in the
+    # middle of the run, not after the notifier has already drained the queue.
+    smtp_server.handler.delay = 0.01
     env = notifier_env(amqp_url, smtp_server, tmp_path, MAIL_MAX_CONNECTIONS="4", NOTIFIER_PREFETCH="32")
     first = Process("notifier-1", ["notifier", "run"], env, tmp_path).start()
     try:
