@@ -4,6 +4,11 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 PACKAGES := -e ./contracts -e './services/social[postgres]' -e './services/notifier[postgres]'
+# pip on machines of this kind warns about every configured package index that is absent; keep the
+# install quiet but for real problems (pipefail keeps pip's own exit status).
+SHELL := /bin/bash
+.SHELLFLAGS := -o pipefail -c
+QUIET_PIP := 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
 .PHONY: install run test lint bench bench-smoke schemas clean
 
@@ -11,8 +16,8 @@ install: $(STAMP)
 
 $(STAMP): contracts/pyproject.toml services/social/pyproject.toml services/notifier/pyproject.toml requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt $(PACKAGES) -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
+	$(BIN)/python -m pip install --quiet -c constraints.txt $(PACKAGES) -r requirements-dev.txt $(QUIET_PIP)
 	touch $(STAMP)
 
 ## run: the whole system on this machine (web :5000, relay, notifier, mail sink :8025)
