@@ -53,7 +53,7 @@ def _latency_panels(axes: Sequence[Axes], section: Section) -> set[int]:
     levels = list(next(iter(latencies.values())).keys())[: len(axes)]
     for ax, level in zip(axes, levels, strict=False):
         for contestant, by_level in latencies.items():
-            name = "ours" if contestant == "ours" else f"tutorial {contestant}"
+            name = contestant if contestant.startswith("ours") else f"tutorial {contestant}"
             _cdf(ax, by_level.get(level, []), name, COLOURS.get(contestant))
         _plain_log_axis(ax)
         ax.set_title(f"follow latency, {level} client(s)", fontsize=9)

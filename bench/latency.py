@@ -1,5 +1,7 @@
 """1. Follow latency: the API follow under 1, 8 and 32 clients, ours against the tutorial's
-seed app in its three modes, all under the same gunicorn (gthread, same workers and threads)."""
+seed app in its three modes, all under the same gunicorn (gthread, same workers and threads), on
+SQLite (the default, where the targets are judged); then ours and the bare follow again on
+PostgreSQL, for information: SQLite has one write lock for the whole database."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from bench import services
 from bench.config import Config
 from bench.figures import Figure, Section, Target
 from bench.httpload import LoadResult, Request, closed_loop
-from bench.infra import BenchError, free_port, port_open, rabbit_vhost, wait_for
+from bench.infra import BenchError, free_port, port_open, postgres_database, rabbit_vhost, wait_for
 from bench.procs import Proc, python, script
 from bench.seeding import seed_clients
 from bench.sinks import ANCHORS, slow_sink
@@ -22,6 +24,9 @@ from bench.stats import percentile, quantiles
 from bench.workdir import scratch
 
 CONTESTANTS = ("none", "thread", "sync", "ours")
+#: Run again on PostgreSQL when the config has it: the bare follow and ours.
+ON_POSTGRES = ("none", "ours")
+PG = " (PostgreSQL)"
 SEED_USERS = 1000  # seed_app.py init makes u0..u999
 
 
@@ -45,9 +50,10 @@ def measure_levels(config: Config, base_url: str, requests: Iterator[Request]) -
                            max_seconds=config.latency_seconds) for c in config.concurrency}
 
 
-def run_seed_app(config: Config, mode: str, workdir: Path, mail_port: int) -> dict[int, LoadResult]:
+def run_seed_app(config: Config, mode: str, workdir: Path, mail_port: int,
+                 database_url: str | None = None) -> dict[int, LoadResult]:
     """The tutorial's app in `mode` under gunicorn, measured at every level."""
-    env = {"DB": f"sqlite:///{workdir / 'seed_app.db'}", "MODE": mode, "MAIL_PORT": str(mail_port)}
+    env = {"DB": database_url or f"sqlite:///{workdir / 'seed_app.db'}", "MODE": mode, "MAIL_PORT": str(mail_port)}
     init = Proc(f"seed-init-{mode}", python(str(ANCHORS / "seed_app.py"), "init"), env=env, log_dir=workdir,
                 cwd=workdir).start()
     if init.wait(120) != 0:
@@ -66,11 +72,11 @@ def run_seed_app(config: Config, mode: str, workdir: Path, mail_port: int) -> di
         server.stop()
 
 
-def run_ours(config: Config, workdir: Path, sink_port: int) -> dict[int, LoadResult]:
+def run_ours(config: Config, workdir: Path, sink_port: int, database_url: str | None = None) -> dict[int, LoadResult]:
     """`social serve` with the relay and the notifier running, measured at every level."""
     from bench.sinks import SinkAddress
 
-    database_url = f"sqlite:///{workdir / 'social.db'}"
+    database_url = database_url or f"sqlite:///{workdir / 'social.db'}"
     services.upgrade_database(database_url, workdir)
     followers, targets = seed_clients(database_url, requests_needed(config), 50)
     requests = (Request("PUT", f"/api/users/me/following/{targets[n % len(targets)].nickname}",
@@ -112,6 +118,15 @@ def one_run(config: Config) -> tuple[dict[str, Any], dict[str, dict[int, list[fl
                 levels = run_seed_app(config, contestant, workdir, sink.port)
         summary[contestant] = summarize(levels)
         raw[contestant] = {c: r.latencies_ms for c, r in levels.items()}
+    for contestant in ON_POSTGRES if config.postgres else ():
+        with (scratch(f"latency-{contestant}-pg") as workdir, slow_sink(config.smtp_delay_ms, workdir) as sink,
+              postgres_database() as database_url):
+            if contestant == "ours":
+                levels = run_ours(config, workdir, sink.port, database_url)
+            else:
+                levels = run_seed_app(config, contestant, workdir, sink.port, database_url)
+        summary[contestant + PG] = summarize(levels)
+        raw[contestant + PG] = {c: r.latencies_ms for c, r in levels.items()}
     return summary, raw
 
 
@@ -122,16 +137,19 @@ def measure(config: Config) -> Section:
         {"server": f"gunicorn gthread, {config.web_workers} workers x {config.web_threads} threads, every contestant",
          "concurrency": list(config.concurrency), "requests_per_level": config.latency_requests,
          "max_seconds_per_level": config.latency_seconds, "warmup_requests": config.latency_warmup,
-         "smtp_delay_ms": config.smtp_delay_ms, "database": "SQLite (each contestant its own file)",
+         "smtp_delay_ms": config.smtp_delay_ms,
+         "database": "SQLite (each contestant its own file)"
+                     + ("; then the bare follow and ours on PostgreSQL (each its own database)" if config.postgres
+                        else ""),
          "ours": "social serve + social relay + notifier run (MAIL_MAX_CONNECTIONS=8) into the 200 ms sink"},
     )
-    pooled: dict[str, dict[int, list[float]]] = {k: {c: [] for c in config.concurrency} for k in CONTESTANTS}
+    pooled: dict[str, dict[int, list[float]]] = {}
     for _ in range(config.runs):
         summary, raw = one_run(config)
         section.runs.append(summary)
         for contestant, levels in raw.items():
             for c, values in levels.items():
-                pooled[contestant][c].extend(values)
+                pooled.setdefault(contestant, {}).setdefault(c, []).extend(values)
     section.figures = figures(section.runs, config.concurrency)
     section.series = {"latency_ms_percentiles": {k: {str(c): quantiles(vs) for c, vs in levels.items()}
                                                  for k, levels in pooled.items()}}
@@ -158,4 +176,16 @@ def figures(runs: list[dict[str, Any]], levels: tuple[int, ...]) -> list[Figure]
                              pick("thread", c, "p50_ms"), "tutorial MODE=thread p50"))
         out.append(Figure.of("latency", f"follow errors, {n}", "count", pick("ours", c, "errors"),
                              pick("sync", c, "errors"), "tutorial sync errors", Target("below", 1, "0")))
+    if all("ours" + PG in run for run in runs):
+        for c in levels:
+            n = f"{c} client{'s' if c > 1 else ''}, PostgreSQL"
+            out.append(Figure.of("latency", f"follow p50, {n} (vs bare follow there)", "ms",
+                                 pick("ours" + PG, c, "p50_ms"), pick("none" + PG, c, "p50_ms"),
+                                 "tutorial MODE=none p50 on PostgreSQL"))
+            out.append(Figure.of("latency", f"follow p99, {n} (vs tutorial sync p50)", "ms",
+                                 pick("ours" + PG, c, "p99_ms"), pick("sync", c, "p50_ms"),
+                                 "tutorial MODE=sync p50, SQLite"))
+            out.append(Figure.of("latency", f"follow errors, {n}", "count", pick("ours" + PG, c, "errors"),
+                                 pick("none" + PG, c, "errors"), "tutorial bare follow errors there",
+                                 Target("below", 1, "0")))
     return out
