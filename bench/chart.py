@@ -21,11 +21,12 @@ COLOURS = {"ours": "tab:green", "none": "tab:gray", "thread": "tab:orange", "syn
            "naive notifier": "tab:red", "ours relay": "tab:green", "sqlite": "tab:green", "postgresql": "tab:blue"}
 
 
-def _cdf(ax: Axes, percentiles: Sequence[float], label: str, colour: str | None = None) -> None:
+def _cdf(ax: Axes, percentiles: Sequence[float], label: str, colour: str | None = None,
+         style: str = "-") -> None:
     """A distribution from its 0th..100th percentiles."""
     if not percentiles:
         return
-    ax.plot(percentiles, range(len(percentiles)), label=label, color=colour)
+    ax.plot(percentiles, range(len(percentiles)), style, label=label, color=colour)
 
 
 def _plain_log_axis(ax: Axes) -> None:
@@ -54,7 +55,9 @@ def _latency_panels(axes: Sequence[Axes], section: Section) -> set[int]:
     for ax, level in zip(axes, levels, strict=False):
         for contestant, by_level in latencies.items():
             name = contestant if contestant.startswith("ours") else f"tutorial {contestant}"
-            _cdf(ax, by_level.get(level, []), name, COLOURS.get(contestant))
+            # A contestant's PostgreSQL run: its SQLite colour, dashed.
+            base, on_postgres = contestant.split(" (")[0], " (" in contestant
+            _cdf(ax, by_level.get(level, []), name, COLOURS.get(base), "--" if on_postgres else "-")
         _plain_log_axis(ax)
         ax.set_title(f"follow latency, {level} client(s)", fontsize=9)
         ax.set_xlabel("ms (log)", fontsize=8)
