@@ -188,7 +188,10 @@ class ConfirmingPublisher:
         self._ready.clear()
         self._channel = None
         self._fail_pending()
-        log.warning("broker_channel_closed", error=str(reason))
+        if self._stopping:  # our own shutdown closed it: nothing for an operator to look into
+            log.info("broker_channel_closed", reason=str(reason))
+        else:
+            log.warning("broker_channel_closed", error=str(reason))
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
 
