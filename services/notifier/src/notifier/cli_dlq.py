@@ -13,7 +13,7 @@ from typing import Any
 import click
 import pika.exceptions
 
-from notifier.consumer import connection_parameters
+from notifier.consumer import broker_error, connection_parameters
 from notifier.dlq import DeadLetter, Filters, open_dead_letters
 from notifier.moments import parse_moment
 from notifier.routing import RepublishRefused
@@ -74,7 +74,7 @@ def _connect() -> tuple[pika.URLParameters, Topology]:
 
 
 def _broker_failed(exc: Exception) -> None:
-    click.echo(f"notifier dlq: RabbitMQ: {type(exc).__name__}: {exc}", err=True)
+    click.echo(f"notifier dlq: RabbitMQ: {broker_error(exc)}", err=True)
     sys.exit(1)
 
 

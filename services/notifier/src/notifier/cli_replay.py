@@ -28,7 +28,7 @@ def replay(since: datetime | None, until: datetime | None, event_type: str, dry_
     """Feed past events from the broker's event log through the notifier again."""
     from notifier.bootstrap import build_ledger, build_pipeline
     from notifier.cli import load_settings
-    from notifier.consumer import connection_parameters
+    from notifier.consumer import broker_error, connection_parameters
     from notifier.errors import LedgerUnavailable
     from notifier.logs import configure_logging
     from notifier.replay import Checkpoints, ReplayOptions, StreamReplay
@@ -92,7 +92,7 @@ def replay(since: datetime | None, until: datetime | None, event_type: str, dry_
                 checkpoint=None if options.dry_run else
                 lambda offset, s: runs.save(run_id, offset, s, finished=False))
         except pika.exceptions.AMQPError as exc:
-            click.echo(f"notifier replay: RabbitMQ: {type(exc).__name__}: {exc}; "
+            click.echo(f"notifier replay: RabbitMQ: {broker_error(exc)}; "
                        f"resume with `notifier replay --resume {run_id}`", err=True)
             sys.exit(1)
         finally:

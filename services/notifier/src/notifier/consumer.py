@@ -67,6 +67,14 @@ def connection_parameters(amqp_url: str, heartbeat: int, name: str) -> pika.URLP
     return params
 
 
+def broker_error(exc: BaseException) -> str:
+    """One line naming why a broker connection failed. pika's AMQPConnectionError prints as
+    nothing: its cause (a refused socket, a refused login, a missing vhost) is in its args."""
+    details = [repr(arg) if isinstance(arg, BaseException) else str(arg) for arg in exc.args]
+    detail = "; ".join(d for d in details if d) if isinstance(exc, pika.exceptions.AMQPError) else str(exc)
+    return f"{type(exc).__name__}: {detail or 'no detail'}"
+
+
 class Consumer:
     """Consumes the work queue until asked to stop; reconnects when the broker goes away."""
 
@@ -198,7 +206,7 @@ class Consumer:
             # A hand-off queued on the dead connection never runs: let the next one be made.
             self._results_scheduled = False
         self.metrics.in_flight.set(0)
-        log.warning("broker_connection_lost", error=f"{type(exc).__name__}: {exc}", unsettled=dropped)
+        log.warning("broker_connection_lost", error=broker_error(exc), unsettled=dropped)
 
     # -- receiving and working ----------------------------------------------------------------
 

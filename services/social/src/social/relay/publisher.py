@@ -27,6 +27,15 @@ from pika.spec import Basic, BasicProperties
 log = structlog.get_logger("social.relay.publisher")
 
 
+def broker_error(error: BaseException | str) -> str:
+    """One line naming a broker failure. pika's connection errors print as nothing: the cause (a
+    refused socket, a refused login, a missing vhost) is in their args."""
+    if isinstance(error, str):
+        return error
+    details = [repr(arg) if isinstance(arg, BaseException) else str(arg) for arg in error.args]
+    return f"{type(error).__name__}: {'; '.join(d for d in details if d) or 'no detail'}"
+
+
 class Confirmation(enum.StrEnum):
     CONFIRMED = "confirmed"
     RETURNED = "returned"  # no queue is bound for its routing key
@@ -152,8 +161,8 @@ class ConfirmingPublisher:
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_open_error(self, connection: SelectConnection, error: BaseException | str) -> None:
-        self.last_error = f"cannot connect: {error}"
-        log.warning("broker_unreachable", error=str(error))
+        self.last_error = f"cannot connect: {broker_error(error)}"
+        log.warning("broker_unreachable", error=broker_error(error))
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection: SelectConnection, reason: BaseException) -> None:
@@ -161,8 +170,8 @@ class ConfirmingPublisher:
         self._channel = None
         self._fail_pending()
         if not self._stopping:
-            self.last_error = f"connection closed: {reason}"
-            log.warning("broker_connection_lost", error=str(reason))
+            self.last_error = f"connection closed: {broker_error(reason)}"
+            log.warning("broker_connection_lost", error=broker_error(reason))
         connection.ioloop.stop()
 
     def _on_channel_open(self, channel: pika.channel.Channel) -> None:
