@@ -1,13 +1,17 @@
 """How the relay learns there is something new to publish.
 
 On PostgreSQL the writer's transaction sends `NOTIFY social_outbox`, delivered at commit, and
-the relay LISTENs: a new event goes out within milliseconds. Elsewhere (SQLite) the relay
-polls, every `poll_interval` seconds (50 ms by default): a cheap query on a partial index.
+the relay LISTENs: a new event goes out within milliseconds. Under a steady stream of follows
+the relay lets at least `min_interval` (10 ms) pass between two wake-ups, so the events of that
+window go out as one batch: each batch costs a transaction and a confirm round trip, and one
+per follow took half the web's throughput on two cores. Elsewhere (SQLite) the relay polls,
+every `poll_interval` seconds (50 ms by default): a cheap query on a partial index.
 """
 
 from __future__ import annotations
 
 import threading
+import time
 from typing import TYPE_CHECKING
 
 import structlog
@@ -39,11 +43,14 @@ class Wakeup:
 class PostgresWakeup(Wakeup):
     """LISTENs on the outbox channel; falls back to polling while the listener is down."""
 
-    def __init__(self, url: URL, channel: str, poll_interval: float, fallback_interval: float = 1.0) -> None:
+    def __init__(self, url: URL, channel: str, poll_interval: float, fallback_interval: float = 1.0,
+                 min_interval: float = 0.01) -> None:
         super().__init__(poll_interval)
         self.dsn = url.set(drivername="postgresql").render_as_string(hide_password=False)
         self.channel = channel
         self.fallback_interval = max(fallback_interval, poll_interval)
+        self.min_interval = min_interval
+        self._last_wake = 0.0
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
 
     def _listen(self) -> psycopg.Connection[tuple[object, ...]] | None:
@@ -68,11 +75,16 @@ class PostgresWakeup(Wakeup):
         try:
             for _ in conn.notifies(timeout=self.fallback_interval, stop_after=1):
                 break
-            # Drain the NOTIFYs that piled up: one batch covers them all.
+            # The first event after a quiet spell goes at once; in a stream, the rest of the
+            # window gathers more. Then drain the NOTIFYs that piled up: one batch covers them all.
+            gather = self.min_interval - (time.monotonic() - self._last_wake)
+            if gather > 0 and not self._interrupt.is_set():
+                self._interrupt.wait(gather)
             for _ in conn.notifies(timeout=0):
                 pass
         except psycopg.Error:
             conn.close()
+        self._last_wake = time.monotonic()
 
     def close(self) -> None:
         if self._conn is not None:
