@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import signal
+import os
 import sys
 from datetime import UTC, datetime
-from types import FrameType
 
 import click
 import structlog
@@ -16,6 +15,7 @@ from notifier.logs import configure_logging
 from notifier.mime import Sender, build_plain
 from notifier.render import TemplatesMissing
 from notifier.settings import NotifierSettings
+from notifier.signals import on_stop_signals
 from notifier.transport import SmtpConfig, SmtpTransport
 
 log = structlog.get_logger("notifier")
@@ -61,15 +61,15 @@ def run() -> None:
         click.echo(f"notifier: {exc}", err=True)
         sys.exit(2)
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
+    def on_signal(name: str) -> None:
         if notifier.consumer._stop.is_set():
+            # The second signal: an operator who will not wait. Unacked messages are redelivered.
             click.echo("notifier: stopping at once", err=True)
-            sys.exit(130)
-        log.info("stopping", signal=signal.Signals(signum).name, note="finishing the messages in hand")
+            os._exit(130)
+        log.info("stopping", signal=name, note="finishing the messages in hand")
         notifier.stop()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    on_stop_signals(on_signal)
     log.info("notifier_starting", queue=notifier.topology.queue, smtp=f"{settings.mail_server}:{settings.mail_port}")
     notifier.run()
 

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import signal
 import sys
 from datetime import datetime
-from types import FrameType
 
 import click
 import pika.exceptions
@@ -14,6 +12,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.exc import SQLAlchemyError
 
 from notifier.cli_dlq import _moment_option
+from notifier.signals import on_stop_signals
 
 
 @click.command("replay")
@@ -78,11 +77,7 @@ def replay(since: datetime | None, until: datetime | None, event_type: str, dry_
             on_progress=lambda s: progress.update(task, description=s.line()),
         )
 
-        def on_signal(signum: int, _frame: FrameType | None) -> None:
-            streamer.stop()
-
-        signal.signal(signal.SIGINT, on_signal)
-        signal.signal(signal.SIGTERM, on_signal)
+        on_stop_signals(lambda _name: streamer.stop())
         click.echo(f"replay {run_id}: {topology.stream} since {options.since.isoformat()}"
                    + (f" until {options.until.isoformat()}" if options.until else "")
                    + (" (dry run)" if options.dry_run else "") + (" (resend)" if options.resend else ""), err=True)

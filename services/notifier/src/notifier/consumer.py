@@ -147,7 +147,7 @@ class Consumer:
                 worker.join(self.drain_timeout)
 
     def stop(self) -> None:
-        """Ask :meth:`run` to stop; safe from a signal handler or another thread."""
+        """Ask :meth:`run` to stop; safe from another thread (not from a signal handler: see signals.py)."""
         self._stop.set()
 
     def _connect_and_consume(self) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import re
-import signal
 import sys
 from datetime import UTC, datetime, timedelta
-from types import FrameType
 from typing import Any
 
 import click
@@ -17,6 +15,7 @@ from pydantic import ValidationError
 
 from social.logs import configure_logging
 from social.settings import SocialSettings
+from social.signals import on_stop_signals
 
 log = structlog.get_logger("social")
 
@@ -115,12 +114,11 @@ def relay() -> None:
     assert relay.metrics is not None
     probes = serve_probes(settings.relay_http_bind, relay.metrics.registry, ready)
 
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        log.info("stopping", signal=signal.Signals(signum).name)
+    def on_signal(name: str) -> None:
+        log.info("stopping", signal=name)
         relay.stop()
 
-    signal.signal(signal.SIGTERM, on_signal)
-    signal.signal(signal.SIGINT, on_signal)
+    on_stop_signals(on_signal)
     if not publisher.wait_ready(5):
         log.warning("broker_not_reachable_yet", error=publisher.last_error,
                     note="follows keep working; events wait in the outbox")
