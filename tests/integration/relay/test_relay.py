@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from microblog_contracts import EXCHANGE, decode_event
 from social.outbox.models import OutboxEvent
-from social.relay.bootstrap import build_relay
+from social.relay.bootstrap import build_relay, relay_engine
 from social.relay.relay import Relay
 from social.settings import SocialSettings
 
@@ -156,3 +156,18 @@ def test_a_broker_that_nacks_keeps_the_event_pending(database_url: str, amqp_url
         follow_by_id(app, alice, bob)
         wait_for(lambda: (rows := pending(app)) and rows[0].last_error == "nacked", what="the event nacked")
     assert len(pending(app)) == 1
+
+
+def test_the_relays_postgresql_commits_do_not_wait_for_a_disk_flush_but_the_webs_do(postgres_url: str) -> None:
+    # A mark lost to a database crash only republishes an event the notifier folds; a follow
+    # lost that way would be gone, so only the relay's connections skip the flush.
+    from social.extensions import db
+
+    relay = relay_engine(postgres_url)
+    try:
+        with relay.begin() as conn:
+            assert conn.exec_driver_sql("SHOW synchronous_commit").scalar() == "off"
+    finally:
+        relay.dispose()
+    with build_app(postgres_url).app_context():
+        assert db.session.execute(sa.text("SHOW synchronous_commit")).scalar() == "on"

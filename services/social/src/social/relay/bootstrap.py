@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 from microblog_contracts import EXCHANGE
 from sqlalchemy.engine import Engine
@@ -21,9 +23,21 @@ class OutboxMissing(Exception):
 
 def relay_engine(url: str) -> Engine:
     """The relay's engine: pre-pinged connections on PostgreSQL, a patient lock wait on SQLite."""
-    if not url.startswith("sqlite"):
-        return sa.create_engine(url, pool_pre_ping=True)
-    return sa.create_engine(url, connect_args={"timeout": 15})
+    if url.startswith("sqlite"):
+        return sa.create_engine(url, connect_args={"timeout": 15})
+    engine = sa.create_engine(url, pool_pre_ping=True)
+    sa.event.listen(engine, "connect", _no_commit_flush)
+    return engine
+
+
+def _no_commit_flush(dbapi_connection: Any, _record: object) -> None:
+    # The relay's commits (marking events published) need not wait for a disk flush: a mark lost
+    # to a database crash only means its event is published again, and the notifier folds it by
+    # its id. Set once per connection, so no batch pays a round trip for it.
+    autocommit = dbapi_connection.autocommit
+    dbapi_connection.autocommit = True
+    dbapi_connection.execute("SET synchronous_commit TO OFF")
+    dbapi_connection.autocommit = autocommit
 
 
 def check_outbox(engine: Engine) -> None:

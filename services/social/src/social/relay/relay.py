@@ -97,9 +97,6 @@ class Relay:
         """
         if self.engine.dialect.name == "postgresql":
             with self.engine.begin() as conn:
-                # Marks need not wait for a disk flush: one lost to a database crash only means
-                # the event is published again, and the notifier folds it by its id.
-                conn.exec_driver_sql("SET LOCAL synchronous_commit TO OFF")
                 rows = self._claim(conn, lock=True)
                 if not rows:
                     return BatchReport(0, 0, {})

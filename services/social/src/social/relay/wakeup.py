@@ -3,8 +3,8 @@
 On PostgreSQL the writer's transaction sends `NOTIFY social_outbox`, delivered at commit, and
 the relay LISTENs: a new event goes out within milliseconds. Under a steady stream of follows
 the relay lets at least `min_interval` (10 ms) pass between two wake-ups, so the events of that
-window go out as one batch: each batch costs a transaction and a confirm round trip, and one
-per follow took half the web's throughput on two cores. Elsewhere (SQLite) the relay polls,
+window go out as one batch: each batch costs a transaction and a confirm round trip, and this
+bounds how many the relay makes however fast follows come. Elsewhere (SQLite) the relay polls,
 every `poll_interval` seconds (50 ms by default): a cheap query on a partial index.
 """
 
@@ -78,8 +78,8 @@ class PostgresWakeup(Wakeup):
             # The first event after a quiet spell goes at once; in a stream, the rest of the
             # window gathers more. Then drain the NOTIFYs that piled up: one batch covers them all.
             gather = self.min_interval - (time.monotonic() - self._last_wake)
-            if gather > 0 and not self._interrupt.is_set():
-                self._interrupt.wait(gather)
+            if gather > 0:
+                self._interrupt.wait(gather)  # returns at once when the relay is stopping
             for _ in conn.notifies(timeout=0):
                 pass
         except psycopg.Error:
