@@ -3,7 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
-PACKAGES := -e ./contracts -e './services/social[postgres]' -e './services/notifier[postgres]'
+PACKAGES := -e ./contracts -e ./plumbing -e './services/social[postgres]' -e './services/notifier[postgres]'
 # pip on machines of this kind warns about every configured package index that is absent; keep the
 # install quiet but for real problems (pipefail keeps pip's own exit status).
 SHELL := /bin/bash
@@ -14,7 +14,7 @@ QUIET_PIP := 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory'
 
 install: $(STAMP)
 
-$(STAMP): contracts/pyproject.toml services/social/pyproject.toml services/notifier/pyproject.toml requirements-dev.txt constraints.txt
+$(STAMP): contracts/pyproject.toml plumbing/pyproject.toml services/social/pyproject.toml services/notifier/pyproject.toml requirements-dev.txt constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
 	$(BIN)/python -m pip install --quiet -c constraints.txt $(PACKAGES) -r requirements-dev.txt $(QUIET_PIP)
@@ -26,6 +26,7 @@ run: install
 
 ## test: every test: unit, integration (real RabbitMQ, PostgreSQL, SMTP) and end to end
 test: install
+	tools/ensure-test-machine
 	$(BIN)/pytest
 
 ## lint: ruff, mypy and the import contract between the services
