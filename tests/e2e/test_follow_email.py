@@ -4,6 +4,7 @@ processes started by their console scripts, a real SMTP server at the end."""
 from __future__ import annotations
 
 import email.utils
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from tests.support.amqp import publish
@@ -23,16 +24,20 @@ def test_two_people_register_one_follows_the_other_and_the_mail_arrives(
                        about_me="I post about <script>alert(1)</script> birds")
         john.register("john", "john@example.com", "another long password")
         susan.login("susan", "a long enough password")
+        before = datetime.now(UTC)
         page = susan.follow("john")
         assert "You are now following john." in page.text
         (mail,) = smtp_server.wait_for_mails(1, timeout=15)
+        after = datetime.now(UTC)
         assert "1 followers" in system.browser().session.get(f"{system.base_url}/user/john").text
     message = mail.message
     assert mail.rcpt_tos == ["john@example.com"]
     assert message["Subject"] == "[microblog] susan is now following you!"
     assert message["Auto-Submitted"] == "auto-generated"
     assert message["Message-ID"].endswith("@microblog.test>")
-    assert email.utils.parsedate_to_datetime(message["Date"]) is not None
+    # Dated when it was written (to the second), in a zone-aware form mail clients sort by.
+    sent_at = email.utils.parsedate_to_datetime(message["Date"])
+    assert before - timedelta(seconds=1) <= sent_at <= after
     text, html_part = message.iter_parts()
     profile = f"{system.base_url}/user/susan"
     assert profile in text.get_content()

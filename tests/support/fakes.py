@@ -1,14 +1,21 @@
-"""Fakes that record what happened, for tests that need no network."""
+"""Fakes that record what happened, for tests that need no network (cosmicpython's way: they
+keep state and outcomes, they do not assert on calls)."""
 
 from __future__ import annotations
 
 import email
 import email.policy
 import threading
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
+from typing import Any
 
-from notifier.errors import NotifierError
+from notifier.errors import LedgerUnavailable, NotifierError
+from notifier.ledger.checkpoints import SavedRun, UnknownRun
+from notifier.ledger.records import DeliveryKey, DeliveryRecord, Lookup, Notice, NoticeKey
+from pika.spec import BasicProperties
 
 
 @dataclass
@@ -40,3 +47,129 @@ class FakeTransport:
 
     def close(self) -> None:
         self.closed += 1
+
+
+class MemoryReplayRuns:
+    def __init__(self) -> None:
+        self.runs: dict[str, SavedRun] = {}
+
+    def start(self, options: Mapping[str, Any]) -> str:
+        run_id = f"run-{len(self.runs) + 1}"
+        self.runs[run_id] = SavedRun(dict(options), None, False)
+        return run_id
+
+    def load(self, run_id: str) -> SavedRun:
+        if run_id not in self.runs:
+            raise UnknownRun(run_id)
+        return self.runs[run_id]
+
+    def save(self, run_id: str, next_offset: int | None, summary: Mapping[str, Any], *, finished: bool) -> None:
+        self.runs[run_id] = SavedRun(self.runs[run_id].options, next_offset, finished)
+
+
+class MemoryStore:
+    """The ledger's store in dictionaries. `down` makes every call fail as a lost database would;
+    `hold_writes` makes commits wait until released (to watch what happens before a commit)."""
+
+    def __init__(self) -> None:
+        self.deliveries: dict[DeliveryKey, DeliveryRecord] = {}
+        self.notices: dict[NoticeKey, Notice] = {}
+        self.commits: list[list[DeliveryRecord]] = []
+        self.down = False
+        self.hold_writes = threading.Event()
+        self.hold_writes.set()
+        self.runs = MemoryReplayRuns()
+
+    def create_schema(self) -> None:
+        self._check()
+
+    def ping(self) -> bool:
+        return not self.down
+
+    def lookup(self, key: DeliveryKey, notice_key: NoticeKey | None) -> Lookup:
+        self._check()
+        return Lookup(key in self.deliveries, self.notices.get(notice_key) if notice_key else None)
+
+    def write(self, records: Sequence[DeliveryRecord]) -> None:
+        self.hold_writes.wait(10)
+        self._check()
+        for record in records:
+            self.deliveries.setdefault(record.key, record)
+            notice = record.notice
+            if notice is not None:
+                current = self.notices.get(notice.key)
+                if current is None or current.occurred_at <= notice.occurred_at:
+                    self.notices[notice.key] = notice
+        self.commits.append(list(records))
+
+    def replay_runs(self) -> MemoryReplayRuns:
+        return self.runs
+
+    def dispose(self) -> None:
+        pass
+
+    def _check(self) -> None:
+        if self.down:
+            raise LedgerUnavailable("connection refused (fake)")
+
+
+@dataclass
+class Published:
+    exchange: str
+    routing_key: str
+    body: bytes
+    properties: BasicProperties
+
+    @property
+    def headers(self) -> dict[str, Any]:
+        return dict(self.properties.headers or {})
+
+
+@dataclass
+class FakeChannel:
+    """A pika channel that keeps what was acked, nacked and published; `refuse` makes the broker
+    refuse the next publishes (as a confirming channel raises on a nack)."""
+
+    acked: list[tuple[int, bool]] = field(default_factory=list)
+    nacked: list[tuple[int, bool]] = field(default_factory=list)
+    published: list[Published] = field(default_factory=list)
+    refuse: int = 0
+
+    def basic_ack(self, delivery_tag: int = 0, multiple: bool = False) -> None:
+        self.acked.append((delivery_tag, multiple))
+
+    def basic_nack(self, delivery_tag: int = 0, multiple: bool = False, requeue: bool = True) -> None:
+        self.nacked.append((delivery_tag, requeue))
+
+    def basic_publish(self, exchange: str, routing_key: str, body: bytes,
+                      properties: BasicProperties | None = None, mandatory: bool = False) -> None:
+        import pika.exceptions
+
+        if self.refuse:
+            self.refuse -= 1
+            raise pika.exceptions.NackError([])
+        self.published.append(Published(exchange, routing_key, body, properties or BasicProperties()))
+
+    def acked_tags(self) -> set[int]:
+        """Every tag an ack covers, `multiple` ones included (tags start at 1)."""
+        tags: set[int] = set()
+        for tag, multiple in self.acked:
+            tags |= set(range(1, tag + 1)) if multiple else {tag}
+        return tags
+
+
+class ManualClock:
+    """A clock tests move by hand; call it for the time."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 12, 1, 12, 0, tzinfo=UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, by: timedelta) -> None:
+        self.now += by
+
+    def seconds(self) -> float:
+        """The same clock as monotonic seconds, for collaborators that take a float clock."""
+        return self.now.timestamp()

@@ -89,3 +89,13 @@ def wait_until_ready(env: dict[str, str], timeout: float = 30.0) -> None:
     """Wait for a notifier process started with `env` to answer /readyz with 200."""
     url = f"http://{env['NOTIFIER_HTTP_BIND']}/readyz"
     wait_for(lambda: http_status(url) == 200, timeout=timeout, what=f"{url} to answer 200")
+
+
+def metric_total(notifier: Notifier, name: str, **labels: str) -> float:
+    """The sum of a metric's samples whose labels include `labels` (Prometheus's public API)."""
+    total = 0.0
+    for family in notifier.metrics.registry.collect():
+        for sample in family.samples:
+            if sample.name == name and all(sample.labels.get(k) == v for k, v in labels.items()):
+                total += sample.value
+    return total

@@ -8,8 +8,11 @@ def broker_error(error: BaseException | str) -> str:
     (a refused socket, a refused login, a missing vhost) is in its args, so they are spelled out."""
     if isinstance(error, str):
         return error
-    details = [repr(arg) if isinstance(arg, BaseException) else str(arg) for arg in error.args]
-    detail = "; ".join(d for d in details if d)
+    if type(error).__module__.startswith("pika."):
+        details = [repr(arg) if isinstance(arg, BaseException) else str(arg) for arg in error.args]
+        detail = "; ".join(d for d in details if d)
+    else:
+        detail = str(error)
     return f"{type(error).__name__}: {detail or 'no detail'}"
 
 

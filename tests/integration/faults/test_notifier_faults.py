@@ -9,7 +9,7 @@ import signal
 from pathlib import Path
 
 from microblog_contracts import MAX_EVENT_BYTES
-from notifier.retry import REASON_HEADER
+from notifier.failures import FAILURE_HEADER, REASON_HEADER
 
 from tests.support.amqp import (
     assert_nothing_came_back,
@@ -19,7 +19,7 @@ from tests.support.amqp import (
     wait_until_drained,
 )
 from tests.support.events import user_followed
-from tests.support.notifier import notifier_env, notifier_settings, running_notifier, wait_until_ready
+from tests.support.notifier import metric_total, notifier_env, notifier_settings, running_notifier, wait_until_ready
 from tests.support.processes import Process
 from tests.support.proxy import TcpProxy
 from tests.support.smtp import SmtpServer
@@ -51,10 +51,13 @@ def test_smtp_down_for_a_while_then_back_delivers_every_mail_once(amqp_url: str,
         # a test can switch the server, so they would otherwise all be sent before the outage.
         first.handler.responder = lambda envelope: "421 4.3.2 service shutting down"
         publish_many(amqp_url, batch[100:])
-        wait_for(lambda: notifier.metrics.retried._value.get() >= 20, timeout=30, what="deferrals")
+        def retried() -> float:
+            return metric_total(notifier, "notifier_mails_retried_total", reason="smtp_unavailable")
+
+        wait_for(lambda: retried() >= 20, timeout=30, what="deferrals")
         first.stop()
-        retried = notifier.metrics.retried._value.get()
-        wait_for(lambda: notifier.metrics.retried._value.get() >= retried + 50, timeout=30,
+        before = retried()
+        wait_for(lambda: retried() >= before + 50, timeout=30,
                  what="retries while SMTP is down")
         second = SmtpServer(port=first.port).start()
         try:
@@ -85,6 +88,7 @@ def test_one_recipient_refused_among_many_is_dead_lettered_and_the_rest_delivere
     result = tally("one recipient refused among 500", [i for i, _ in good], smtp_server.received)
     assert result.lost == 0 and result.duplicated == 0 and result.unexpected == 0, result
     assert dead.properties.message_id == refused[0][0]
+    assert dead.headers[FAILURE_HEADER] == "recipient_refused"
     assert "550 5.1.1" in str(dead.headers[REASON_HEADER])
 
 
@@ -148,8 +152,9 @@ def test_poison_among_a_thousand_good_messages_is_dead_lettered_with_reasons(
     result = tally("50 poison messages among 1000 good ones", [i for i, _ in good], smtp_server.received)
     assert result.lost == 0 and result.duplicated == 0, result
     assert sorted(m.properties.message_id for m in dead) == sorted(i for i, _ in bad)
-    reasons = {str(m.headers[REASON_HEADER]).split(":")[1].strip() for m in dead}
-    assert reasons == {"not_json", "not_cloudevent", "unknown_type", "unknown_version", "invalid_data", "too_large"}
+    kinds = {str(m.headers[FAILURE_HEADER]) for m in dead}
+    assert kinds == {"unreadable.not_json", "unreadable.not_cloudevent", "unknown_type", "unknown_version",
+                     "unreadable.invalid_data", "unreadable.too_large"}
     assert {m.body for m in dead} == {body for _, body in bad}
 
 
@@ -186,11 +191,11 @@ def test_a_connection_cut_while_mails_are_in_hand_does_not_stall_the_notifier(
     settings = notifier_settings(broker_proxy.url(amqp_url), smtp_server, tmp_path, amqp_heartbeat=2)
     with running_notifier(settings, expect_all_acked=False) as notifier:
         publish_many(amqp_url, first)
-        wait_for(lambda: notifier.metrics.in_flight._value.get() >= 4, what="mails in hand")
+        wait_for(lambda: metric_total(notifier, "notifier_messages_in_flight") >= 4, what="mails in hand")
         broker_proxy.refuse()  # their results come back while there is no connection at all
         wait_for(lambda: len(smtp_server.received) >= 4, timeout=30, what="the mails in hand to finish")
         broker_proxy.accept()
-        wait_for(lambda: notifier.consumer.connected.is_set() and notifier.consumer._generation > 1,
+        wait_for(lambda: notifier.consumer.connected.is_set() and notifier.consumer.generation > 1,
                  timeout=30, what="the reconnect")
         smtp_server.handler.delay = 0
         publish_many(amqp_url, later)

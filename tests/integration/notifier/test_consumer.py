@@ -5,11 +5,12 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from notifier.retry import ATTEMPTS_HEADER, FIRST_FAILURE_HEADER, LAST_FAILURE_HEADER, REASON_HEADER
+from notifier.failures import ATTEMPTS_HEADER, FAILURE_HEADER, FIRST_FAILURE_HEADER, LAST_FAILURE_HEADER, REASON_HEADER
+from notifier.ledger import DeliveryKey
 
 from tests.support.amqp import message_count, publish, publish_many, wait_for_messages, wait_until_drained
 from tests.support.events import user_followed
-from tests.support.notifier import notifier_settings, running_notifier
+from tests.support.notifier import metric_total, notifier_settings, running_notifier
 from tests.support.smtp import SmtpServer
 from tests.support.wait import wait_for
 
@@ -23,7 +24,8 @@ def test_a_followed_event_becomes_one_mail_and_is_acked(amqp_url: str, smtp_serv
         publish(amqp_url, event.to_json_bytes(), message_id=event.id)
         (mail,) = smtp_server.wait_for_mails(1)
         wait_until_drained(amqp_url, QUEUE)
-        assert notifier.ledger.count() == 1
+        assert notifier.ledger.flush(5)
+        assert notifier.ledger.lookup(DeliveryKey(event.id, "bob@example.com", "follower_email")).delivered
     assert mail.rcpt_tos == ["bob@example.com"]
     assert mail.message["Subject"] == "[microblog] alice is now following you!"
     assert mail.message["Message-ID"] == f"<{event.id}.follower_email@example.com>"
@@ -36,7 +38,8 @@ def test_the_same_event_delivered_twice_sends_one_mail(amqp_url: str, smtp_serve
         publish_many(amqp_url, [(event.id, event.to_json_bytes())] * 3)
         publish(amqp_url, marker.to_json_bytes(), message_id=marker.id)
         smtp_server.wait_for_mails(2)
-        wait_for(lambda: notifier.metrics.duplicates._value.get() == 2, what="two duplicates folded")
+        wait_for(lambda: metric_total(notifier, "notifier_mails_folded_duplicates_total") == 2,
+                 what="two duplicates folded")
     assert sorted(m.message["Message-ID"] for m in smtp_server.received) == sorted(
         f"<{e.id}.follower_email@example.com>" for e in (event, marker))
 
@@ -53,9 +56,10 @@ def test_a_malformed_event_is_dead_lettered_and_the_next_good_one_delivered(
         publish(amqp_url, good.to_json_bytes(), message_id=good.id)
         smtp_server.wait_for_mails(1)
         dead = wait_for_messages(amqp_url, DLQ, 2)
-    reasons = sorted(str(m.headers[REASON_HEADER]) for m in dead)
-    assert reasons[0].startswith("unreadable: invalid_data: data.followed.email")
-    assert reasons[1].startswith("unreadable: not_json")
+    failures = sorted((str(m.headers[FAILURE_HEADER]), str(m.headers[REASON_HEADER])) for m in dead)
+    assert failures[0][0] == "unreadable.invalid_data"
+    assert failures[0][1].startswith("data.followed.email")
+    assert failures[1][0] == "unreadable.not_json"
     garbage = next(m for m in dead if m.properties.message_id == "garbage-1")
     assert garbage.body == b"\x00not json at all"
     assert garbage.headers[ATTEMPTS_HEADER] == 1
@@ -73,8 +77,9 @@ def test_a_refused_recipient_is_dead_lettered_at_once_with_the_reason(
         publish_many(amqp_url, [(refused.id, refused.to_json_bytes()), (fine.id, fine.to_json_bytes())])
         smtp_server.wait_for_mails(1)
         (dead,) = wait_for_messages(amqp_url, DLQ, 1)
-        wait_for(lambda: notifier.alerts._counts or notifier.alerts.mails_sent, what="the alert to be counted")
+        wait_for(lambda: notifier.alerts.pending or notifier.alerts.mails_sent, what="the alert to be counted")
     assert dead.properties.message_id == refused.id
+    assert dead.headers[FAILURE_HEADER] == "recipient_refused"
     assert "550 5.1.1 mailbox unavailable" in str(dead.headers[REASON_HEADER])
     assert dead.body == refused.to_json_bytes()
 
@@ -88,7 +93,7 @@ def test_a_transient_failure_is_retried_through_a_delay_queue_and_then_delivered
     with running_notifier(notifier_settings(amqp_url, smtp_server, tmp_path)) as notifier:
         publish(amqp_url, event.to_json_bytes(), message_id=event.id)
         (mail,) = smtp_server.wait_for_mails(1, timeout=20)
-        assert notifier.metrics.retried._value.get() == 2
+        assert metric_total(notifier, "notifier_mails_retried_total", reason="smtp_unavailable") == 2
     assert mail.message["Message-ID"] == f"<{event.id}.follower_email@example.com>"
     assert message_count(amqp_url, DLQ) == 0
 
@@ -104,7 +109,8 @@ def test_a_message_out_of_attempts_is_dead_lettered_with_its_history(
         publish(amqp_url, event.to_json_bytes(), message_id=event.id)
         (dead,) = wait_for_messages(amqp_url, DLQ, 1, timeout=20)
     assert dead.headers[ATTEMPTS_HEADER] == 3
-    assert str(dead.headers[REASON_HEADER]).startswith("gave up after 3 attempts: SmtpUnavailable: 451")
+    assert dead.headers[FAILURE_HEADER] == "smtp_unavailable"
+    assert str(dead.headers[REASON_HEADER]).startswith("gave up after 3 attempts: 451 4.3.0 still down")
     assert dead.headers[FIRST_FAILURE_HEADER] < dead.headers[LAST_FAILURE_HEADER]
     assert smtp_server.received == []
 
@@ -120,7 +126,8 @@ def test_a_refollow_inside_the_cooldown_is_not_mailed_again(
         smtp_server.wait_for_mails(1)
         publish_many(amqp_url, [(again.id, again.to_json_bytes()), (other.id, other.to_json_bytes())])
         smtp_server.wait_for_mails(2)
-        wait_for(lambda: notifier.metrics.suppressed._value.get() == 1, what="the re-follow to be suppressed")
+        wait_for(lambda: metric_total(notifier, "notifier_mails_skipped_total", reason="cooldown") == 1,
+                 what="the re-follow to be skipped")
     assert {m.message["Message-ID"] for m in smtp_server.received} == {
         f"<{first.id}.follower_email@example.com>", f"<{other.id}.follower_email@example.com>"}
 
@@ -137,4 +144,4 @@ def test_the_dead_letter_alert_tells_the_admins_how_many_and_why(
         wait_for_messages(amqp_url, DLQ, 3)
     assert alert.rcpt_tos == ["ops@example.com", "root@example.com"]
     assert alert.message["Subject"] == "[microblog] 3 notification(s) dead-lettered"
-    assert "3  unreadable" in alert.message.get_content()
+    assert "3  unreadable.not_cloudevent" in alert.message.get_content()

@@ -68,12 +68,14 @@ def test_readyz_follows_the_broker_connection_and_metrics_count_what_was_sent(
         good = [user_followed() for _ in range(25)]
         publish_many(amqp_url, [(e.id, e.to_json_bytes()) for e in good] + [("junk", b"junk")])
         wait_for(lambda: len(smtp_server.received) >= 25, what="25 mails")
-        wait_for(lambda: metrics(env).get("notifier_mails_dead_lettered_total{reason=unreadable}") == 1
-                 and metrics(env).get("notifier_mails_sent_total") == 25, what="every outcome to be counted")
+        wait_for(lambda: metrics(env).get("notifier_mails_dead_lettered_total{kind=none,reason=unreadable.not_json}")
+                 == 1 and metrics(env).get("notifier_mails_sent_total{kind=follower_email}") == 25,
+                 what="every outcome to be counted")
         counted = metrics(env)
-        assert counted["notifier_mails_sent_total"] == 25
+        assert counted["notifier_mails_sent_total{kind=follower_email}"] == 25
         assert counted["notifier_events_consumed_total"] == 26
-        assert counted["notifier_events_processed_total{outcome=sent}"] == 25
+        assert counted["notifier_events_processed_total{kind=follower_email,outcome=sent}"] == 25
+        assert counted["notifier_events_processed_total{kind=none,outcome=dead}"] == 1
         assert counted["notifier_smtp_send_seconds_count"] == 25
         assert counted["notifier_broker_connected"] == 1
 
@@ -107,6 +109,7 @@ def test_every_log_line_about_an_event_carries_its_id_and_only_the_recipients_do
     settled = next(line for line in lines if line["event"] == "event_settled")
     assert settled["event_id"] == event.id
     assert settled["recipient_domain"] == "example.org"
+    assert settled["mail_kind"] == "follower_email"
     assert {"outcome", "duration_ms", "timestamp", "level"} <= settled.keys()
     assert "someone.private" not in output
     assert "s3cret-Pa55" not in output

@@ -34,7 +34,7 @@ def test_a_dlq_replay_after_a_fix_delivers_every_dead_letter_once_and_a_second_r
         listed = run_cli(["notifier", "dlq", "list"], env)
         assert listed.code == 0, listed.err
         assert f"{len(batch)} dead letter(s) in {DLQ}" in listed.out
-        assert re.search(r"\s40\s+SmtpRecipientRefused", listed.out)
+        assert re.search(r"\s40\s+recipient_refused", listed.out)
 
         shown = run_cli(["notifier", "dlq", "show", batch[0].id], env)
         assert "550 5.1.2 domain not configured yet" in shown.out

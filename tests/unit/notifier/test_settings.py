@@ -3,8 +3,9 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from notifier.cli import describe_validation_error
-from notifier.settings import NotifierSettings, parse_duration
+from microblog_plumbing.moments import parse_duration
+from microblog_plumbing.settings import describe_validation_error
+from notifier.settings import NotifierSettings
 from pydantic import ValidationError
 
 
@@ -20,6 +21,18 @@ def test_the_sender_defaults_to_the_first_admin_as_in_the_tutorial(monkeypatch: 
     settings = NotifierSettings()
     assert settings.admins == ["root@example.com", "ops@example.com"]
     assert settings.sender == "root@example.com"
+
+
+def test_admins_may_also_be_a_json_list_as_pydantic_settings_users_write_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("ADMINS", '["root@example.com", "Ops <ops@example.com>"]')
+    assert NotifierSettings().admins == ["root@example.com", "Ops <ops@example.com>"]
+
+
+def test_several_brokers_may_be_given_and_a_malformed_one_is_named_without_its_password(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AMQP_URL", "amqp://u:p@mq1:5672/%2F,amqp://u:p@mq2:5672/%2F")
+    assert errors_for(monkeypatch, ADMINS="a@example.com", AMQP_URL="amqp://u:p@mq1/%2F,amqp://u:s3cret@mq2:port/") == [
+        "AMQP_URL: 'amqp://u:***@mq2:port/' is not a usable AMQP URL (ValueError)"]
 
 
 def test_retry_delays_and_cooldown_read_human_durations(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -1,28 +1,39 @@
-"""The composition root: builds a notifier from settings, with collaborators tests can swap."""
+"""The composition root: builds a notifier (or a replay) from settings, with collaborators tests
+can swap (a transport, a ledger store, a clock, the mail kinds)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 
 import structlog
+from microblog_plumbing.probes import Check, serve_probes, stop_probes
 
 from notifier.alerts import DeadLetterAlerts
-from notifier.consumer import Consumer, connection_parameters
-from notifier.http import serve_probes
-from notifier.ledger import Ledger, LedgerWriter
+from notifier.broker import connection_parameters
+from notifier.consumer import Consumer
+from notifier.failures import FailurePolicy
+from notifier.kinds import KindRegistry, discover
+from notifier.ledger import Ledger, LedgerStore
+from notifier.ledger.store import SqlStore
 from notifier.metrics import NotifierMetrics
 from notifier.mime import Sender
-from notifier.pipeline import FollowerMailPipeline
-from notifier.render import MailRenderer
-from notifier.retry import RetryPolicy
+from notifier.pipeline import Pipeline
+from notifier.render import Renderer
+from notifier.reporting import Reporter
 from notifier.settings import NotifierSettings
 from notifier.topology import Topology
-from notifier.transport import SmtpConfig, SmtpTransport
+from notifier.transport import SmtpConfig, SmtpTransport, Transport
 
 log = structlog.get_logger("notifier")
+
+Clock = Callable[[], datetime]
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass
@@ -32,81 +43,92 @@ class Notifier:
     settings: NotifierSettings
     topology: Topology
     ledger: Ledger
-    writer: LedgerWriter
-    pipeline: FollowerMailPipeline
     consumer: Consumer
     alerts: DeadLetterAlerts
     metrics: NotifierMetrics
-
-    http: ThreadingHTTPServer | None = None
+    _probes: ThreadingHTTPServer | None = field(default=None, repr=False)
 
     def run(self) -> None:
         """Serve the probes, start the ledger writer and alerts, consume until stopped."""
-        self.writer.start()
+        self.ledger.start()
         self.alerts.start()
-        self.http = serve_probes(self.settings.notifier_http_bind, self.metrics.registry, self.readiness)
+        self._probes = serve_probes(self.settings.notifier_http_bind, self.metrics.registry, self.readiness)
         try:
             self.consumer.run()
         finally:
-            self.http.shutdown()
-            self.http.server_close()
-            self.writer.stop()
+            stop_probes(self._probes)
+            self.ledger.stop()
             self.alerts.stop()
-            self.alerts.send_pending()
             self.ledger.dispose()
 
     def stop(self) -> None:
         self.consumer.stop()
 
-    def readiness(self) -> dict[str, bool]:
-        """What /readyz reports: the broker connection and the ledger database."""
-        return {"broker": self.consumer.connected.is_set(), "ledger": self.ledger.ping()}
-
     @property
-    def http_port(self) -> int | None:
-        return self.http.server_address[1] if self.http is not None else None  # type: ignore[return-value]
+    def stopping(self) -> bool:
+        return self.consumer.stopping
+
+    def readiness(self) -> dict[str, Check]:
+        """What /readyz reports: the broker connection and the ledger database."""
+        return {"broker": Check(self.consumer.connected.is_set(), "not connected to RabbitMQ"),
+                "ledger": Check(self.ledger.ping(), "the ledger database does not answer")}
 
 
-def build_pipeline(
-    settings: NotifierSettings, ledger: Ledger, on_ledger_error: Callable[[Exception], None] | None = None
-) -> FollowerMailPipeline:
-    """The render-and-send pipeline with its ledger writer (not started)."""
-    writer = LedgerWriter(ledger, interval=settings.notifier_ledger_commit_interval, on_error=on_ledger_error)
-    return FollowerMailPipeline(
-        renderer=MailRenderer(settings.templates_dir),
+def build_ledger(settings: NotifierSettings, *, store: LedgerStore | None = None) -> Ledger:
+    """The ledger on NOTIFIER_DATABASE_URL (or `store`), every table created."""
+    ledger = Ledger(
+        store or SqlStore(settings.notifier_database_url),
+        commit_interval=settings.notifier_ledger_commit_interval,
+        on_error=lambda exc: log.error("ledger_write_failed", error=str(exc)),
+    )
+    ledger.create_schema()
+    return ledger
+
+
+def build_topology(settings: NotifierSettings, kinds: KindRegistry | None = None) -> Topology:
+    """The queues and bindings `settings` ask for, bound to the event types of every mail kind."""
+    return Topology.from_settings(settings, (kinds or discover()).event_types)
+
+
+def build_policy(settings: NotifierSettings, topology: Topology) -> FailurePolicy:
+    return FailurePolicy(topology, settings.notifier_max_attempts)
+
+
+def build_pipeline(settings: NotifierSettings, ledger: Ledger, *, kinds: KindRegistry | None = None,
+                   clock: Clock = _utcnow) -> Pipeline:
+    """Read, check, render, send and record, for every mail kind."""
+    kinds = kinds or discover()
+    return Pipeline(
+        kinds=kinds,
+        renderer=Renderer(kinds.names, settings.templates_dir),
         ledger=ledger,
-        writer=writer,
         sender=Sender.parse(settings.sender),
         cooldown=settings.notifier_cooldown,
+        clock=clock,
     )
 
 
-def build_ledger(settings: NotifierSettings) -> Ledger:
-    """The ledger, its tables created; a SQLite file's folder is made if missing."""
-    url = settings.notifier_database_url
-    if url.startswith("sqlite:///"):
-        path = url.removeprefix("sqlite:///").partition("?")[0]
-        if path and path != ":memory:":
-            os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
-    ledger = Ledger(url)
-    ledger.create_schema()
-    return ledger
+def smtp_transports(settings: NotifierSettings) -> Callable[[], Transport]:
+    """A maker of SMTP sessions to MAIL_SERVER, one per worker."""
+    config = SmtpConfig.from_settings(settings)
+    return lambda: SmtpTransport(config)
 
 
 def build_notifier(
     settings: NotifierSettings,
     *,
-    transport_factory: Callable[[], SmtpTransport] | None = None,
+    transport_factory: Callable[[], Transport] | None = None,
+    store: LedgerStore | None = None,
+    kinds: KindRegistry | None = None,
+    clock: Clock = _utcnow,
 ) -> Notifier:
     """Wire a notifier from `settings`. Connects to nothing until `run()`, except the ledger."""
-    smtp = SmtpConfig.from_settings(settings)
-    make_transport = transport_factory or (lambda: SmtpTransport(smtp))
-    topology = Topology.from_settings(settings)
+    kinds = kinds or discover()
+    make_transport = transport_factory or smtp_transports(settings)
+    topology = build_topology(settings, kinds)
     metrics = NotifierMetrics()
-    ledger = build_ledger(settings)
-    pipeline = build_pipeline(
-        settings, ledger, on_ledger_error=lambda exc: log.error("ledger_write_failed", error=str(exc))
-    )
+    ledger = build_ledger(settings, store=store)
+    pipeline = build_pipeline(settings, ledger, kinds=kinds, clock=clock)
     alerts = DeadLetterAlerts(
         admins=settings.admins,
         sender=pipeline.sender,
@@ -121,9 +143,11 @@ def build_notifier(
         transport_factory=make_transport,
         concurrency=settings.mail_max_connections,
         prefetch=settings.prefetch,
-        retry_policy=RetryPolicy(topology, settings.notifier_max_attempts),
-        alerts=alerts,
+        policy=build_policy(settings, topology),
+        report=Reporter(metrics, alerts).settled,
         metrics=metrics,
         drain_timeout=settings.mail_timeout * 2,
     )
-    return Notifier(settings, topology, ledger, pipeline.writer, pipeline, consumer, alerts, metrics)
+    return Notifier(settings, topology, ledger, consumer, alerts, metrics)
+
+

@@ -16,23 +16,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pika
-from pika.adapters.blocking_connection import BlockingChannel
 from pika.spec import BasicProperties
 
-from notifier.retry import (
+from notifier.broker import Channels, Received, copy_message, open_channels
+from notifier.failures import (
     ATTEMPTS_HEADER,
+    BROKER_HEADERS,
     DEAD_AT_HEADER,
+    FAILURE_HEADER,
     FIRST_FAILURE_HEADER,
     LAST_FAILURE_HEADER,
+    MAIL_KIND_HEADER,
     OWN_HEADERS,
     REASON_HEADER,
 )
-from notifier.routing import Received, copy_message
 from notifier.topology import Topology
-
-#: Headers the broker adds when it dead-letters or counts deliveries; a replay drops them too.
-BROKER_HEADERS = ("x-death", "x-first-death-exchange", "x-first-death-queue", "x-first-death-reason",
-                  "x-delivery-count", "x-last-death-exchange", "x-last-death-queue", "x-last-death-reason")
 
 
 def _text(value: object) -> str | None:
@@ -58,7 +56,9 @@ class DeadLetter:
 
     tag: int
     message_id: str | None
-    reason: str
+    failure: str  # the failure's stable kind: what `dlq list` groups by
+    reason: str  # the human detail
+    mail_kind: str | None
     attempts: int
     first_failure: datetime | None
     dead_at: datetime | None
@@ -68,17 +68,22 @@ class DeadLetter:
     @classmethod
     def read(cls, tag: int, properties: BasicProperties, body: bytes) -> DeadLetter:
         headers: dict[str, Any] = dict(properties.headers or {})
+        failure = _text(headers.get(FAILURE_HEADER))
         reason = _text(headers.get(REASON_HEADER))
         dead_at = _moment(headers.get(DEAD_AT_HEADER))
-        if reason is None:  # dead-lettered by the broker itself (a delivery limit, a rejection)
+        if failure is None and reason is None:  # dead-lettered by the broker itself
             deaths = headers.get("x-death") or [{}]
-            reason = f"broker: {_text(deaths[0].get('reason')) or 'unknown'}"
+            cause = _text(deaths[0].get("reason")) or "unknown"
+            failure, reason = f"broker.{cause}", f"the broker dead-lettered it ({cause})"
             dead_at = dead_at or _moment(deaths[0].get("time"))
         attempts = headers.get(ATTEMPTS_HEADER)
         return cls(
             tag=tag,
             message_id=properties.message_id,
-            reason=reason,
+            # Letters from before failure kinds had a header of their own say only a reason.
+            failure=failure or "unclassified",
+            reason=reason or failure or "",
+            mail_kind=_text(headers.get(MAIL_KIND_HEADER)),
             attempts=attempts if isinstance(attempts, int) else 0,
             first_failure=_moment(headers.get(FIRST_FAILURE_HEADER)) or _moment(headers.get(LAST_FAILURE_HEADER)),
             dead_at=dead_at,
@@ -89,7 +94,10 @@ class DeadLetter:
 
 @dataclass(frozen=True)
 class Filters:
-    """Which dead letters a command applies to; every given condition must hold."""
+    """Which dead letters a command applies to; every given condition must hold.
+
+    `reason` matches the failure kind or a part of the human reason, case-insensitively.
+    """
 
     reason: str | None = None
     event_id: str | None = None
@@ -97,8 +105,10 @@ class Filters:
     until: datetime | None = None
 
     def match(self, letter: DeadLetter) -> bool:
-        if self.reason is not None and self.reason.lower() not in letter.reason.lower():
-            return False
+        if self.reason is not None:
+            wanted = self.reason.lower()
+            if wanted not in letter.failure.lower() and wanted not in letter.reason.lower():
+                return False
         if self.event_id is not None and letter.message_id != self.event_id:
             return False
         if self.since is not None and (letter.dead_at is None or letter.dead_at < self.since):
@@ -109,19 +119,19 @@ class Filters:
 class DeadLetterBrowser:
     """Walks the dead letters present when it starts, each exactly once."""
 
-    def __init__(self, channel: BlockingChannel, publisher: BlockingChannel, topology: Topology) -> None:
-        self.channel = channel
-        self.publisher = publisher
+    def __init__(self, channels: Channels, topology: Topology) -> None:
+        self.channels = channels
         self.topology = topology
 
     def letters(self, filters: Filters, limit: int | None = None) -> Iterator[DeadLetter]:
         """The matching letters, oldest first; non-matching ones are left for the broker to keep."""
-        present = self.channel.queue_declare(self.topology.dead_letter_queue, passive=True).method.message_count
+        channel = self.channels.channel
+        present = channel.queue_declare(self.topology.dead_letter_queue, passive=True).method.message_count
         yielded = 0
         for _ in range(present):
             if limit is not None and yielded >= limit:
                 return
-            method, properties, body = self.channel.basic_get(self.topology.dead_letter_queue, auto_ack=False)
+            method, properties, body = channel.basic_get(self.topology.dead_letter_queue, auto_ack=False)
             if method is None or method.delivery_tag is None or properties is None:
                 return
             letter = DeadLetter.read(method.delivery_tag, properties, body or b"")
@@ -133,24 +143,19 @@ class DeadLetterBrowser:
         """Back to the work queue with a fresh attempt count, confirmed, then removed from here."""
         headers = {k: v for k, v in (letter.properties.headers or {}).items()
                    if k not in OWN_HEADERS and k not in BROKER_HEADERS}
-        copy_message(self.publisher, Received(letter.body, letter.properties, "", self.topology.dead_letter_queue),
+        copy_message(self.channels.publisher,
+                     Received(letter.body, letter.properties, "", self.topology.dead_letter_queue),
                      self.topology.queue, headers)
-        self.channel.basic_ack(letter.tag)
+        self.channels.channel.basic_ack(letter.tag)
 
     def purge(self, letter: DeadLetter) -> None:
-        self.channel.basic_ack(letter.tag)
+        self.channels.channel.basic_ack(letter.tag)
 
 
 @contextmanager
 def open_dead_letters(parameters: pika.URLParameters, topology: Topology) -> Iterator[DeadLetterBrowser]:
-    """A browser on its own connection; whatever it did not ack goes back when it closes."""
-    connection = pika.BlockingConnection(parameters)
-    try:
-        channel = connection.channel()
-        topology.declare(channel)
-        publisher = connection.channel()
-        publisher.confirm_delivery()
-        yield DeadLetterBrowser(channel, publisher, topology)
-    finally:
-        if connection.is_open:
-            connection.close()
+    """A browser on its own connection; whatever it did not ack goes back when it closes.
+    Raises BrokerUnavailable."""
+    with open_channels(parameters) as channels:
+        topology.declare(channels.channel)
+        yield DeadLetterBrowser(channels, topology)

@@ -1,10 +1,17 @@
-"""Prometheus metrics of one notifier process, in a registry of its own (tests build many)."""
+"""Prometheus metrics of one notifier process, in a registry of its own (tests build many).
+
+Every count about mail carries the mail `kind`; failures and skips carry their `reason`, which is
+the failure's stable kind code (`smtp_unavailable`, `unreadable.not_json`) or the skip reason
+(`cooldown`): the same words the dead-letter headers, the alerts and `notifier dlq list` use.
+"""
 
 from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
 _LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
+#: The `kind` label of a message no mail kind could be read from (unreadable, unknown type).
+NO_KIND = "none"
 
 
 class NotifierMetrics:
@@ -15,18 +22,20 @@ class NotifierMetrics:
         r = self.registry
         self.consumed = Counter("notifier_events_consumed", "Messages taken from the work queue.", registry=r)
         self.outcomes = Counter(
-            "notifier_events_processed", "Messages settled, by outcome.", ["outcome"], registry=r
+            "notifier_events_processed", "Messages settled, by outcome and mail kind.", ["outcome", "kind"], registry=r
         )
-        self.sent = Counter("notifier_mails_sent", "Mails the SMTP server accepted.", registry=r)
-        self.retried = Counter("notifier_mails_retried", "Messages scheduled for a later attempt.", registry=r)
+        self.sent = Counter("notifier_mails_sent", "Mails the SMTP server accepted.", ["kind"], registry=r)
+        self.retried = Counter(
+            "notifier_mails_retried", "Messages scheduled for a later attempt.", ["kind", "reason"], registry=r
+        )
         self.dead_lettered = Counter(
-            "notifier_mails_dead_lettered", "Messages moved to the dead-letter queue.", ["reason"], registry=r
+            "notifier_mails_dead_lettered", "Messages moved to the dead-letter queue.", ["kind", "reason"], registry=r
         )
         self.duplicates = Counter(
-            "notifier_mails_folded_duplicates", "Events already mailed, folded by the ledger.", registry=r
+            "notifier_mails_folded_duplicates", "Mails already sent, folded by the ledger.", ["kind"], registry=r
         )
-        self.suppressed = Counter(
-            "notifier_mails_suppressed_cooldown", "Re-follows inside the cooldown, not mailed.", registry=r
+        self.skipped = Counter(
+            "notifier_mails_skipped", "Mails deliberately not sent, by reason.", ["kind", "reason"], registry=r
         )
         self.smtp_seconds = Histogram(
             "notifier_smtp_send_seconds", "Time to hand one mail to the SMTP server.",

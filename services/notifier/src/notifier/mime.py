@@ -14,13 +14,9 @@ from datetime import datetime
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
-from notifier.errors import PermanentError
+from notifier.errors import BadAddress
 
 _ENCODED_WORD_BYTES = 45  # 60 base64 characters: an encoded word stays under 75 characters
-
-
-class BadAddress(PermanentError):
-    """An address that cannot go into an SMTP envelope as plain ASCII."""
 
 
 @dataclass(frozen=True, slots=True)

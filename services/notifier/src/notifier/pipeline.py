@@ -1,7 +1,9 @@
-"""What happens to one event: read it, check the ledger and the cooldown, render, send.
+"""What happens to one message: read the event, ask its mail kind for the mail, check the ledger
+and the cooldown, render, send, record.
 
-The pipeline decides an :class:`Outcome`; it never talks to the broker. The consumer (and the
-replay commands) turn outcomes into acks, retries and dead letters.
+The pipeline decides a :class:`Result`; it never talks to the broker. The consumer and the
+replays turn results into acks, retries and dead letters. A sent mail is reported only once
+the ledger has committed its record.
 """
 
 from __future__ import annotations
@@ -10,37 +12,45 @@ import enum
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
-from functools import partial
 
-from microblog_contracts import EventDecodeError, UserFollowed, decode_event
+from microblog_contracts import EventDecodeError, decode_event
 
-from notifier.errors import NotifierError, PermanentError, TransientError
-from notifier.ledger import DeliveryKey, DeliveryRecord, FollowNotice, Ledger, LedgerWriter
+from notifier.errors import NotifierError
+from notifier.failures import Failure
+from notifier.kinds import KindRegistry, Mail
+from notifier.ledger import DeliveryKey, DeliveryRecord, Ledger, Notice, NoticeKey
 from notifier.mime import Sender, build_alternative, message_id_for
-from notifier.render import MailRenderer
-from notifier.transport import SmtpTransport
-
-FOLLOWER_EMAIL = "follower_email"
+from notifier.render import Renderer
+from notifier.transport import Transport
 
 
 class Outcome(enum.StrEnum):
     SENT = "sent"
     DUPLICATE = "duplicate"  # the ledger says this mail already went out: folded
-    SUPPRESSED = "suppressed"  # a re-follow inside the cooldown
+    SKIPPED = "skipped"  # deliberately not mailed; `Result.skip` says why
     RETRY = "retry"  # a transient failure: try again later
     DEAD = "dead"  # cannot succeed: dead-letter it
 
 
+class SkipReason(enum.StrEnum):
+    """Why a mail was deliberately not sent."""
+
+    COOLDOWN = "cooldown"  # a mail about the same subject went out inside NOTIFIER_COOLDOWN
+
+
 @dataclass(frozen=True, slots=True)
 class Result:
-    """The outcome for one message, with what the logs and the dead-letter headers need."""
+    """The outcome for one message, with what the logs, metrics and dead-letter headers need."""
 
     outcome: Outcome
     event_id: str | None = None
+    mail_kind: str | None = None
     recipient_domain: str | None = None
-    reason: str | None = None
+    failure: Failure | None = None
+    skip: SkipReason | None = None
+    detail: str | None = None
     smtp_reply: str | None = None
     render_seconds: float = 0.0
     smtp_seconds: float = 0.0
@@ -54,110 +64,135 @@ class _Inflight:
     """Keys being processed in this process: a second claim of a key waits for the first."""
 
     def __init__(self) -> None:
-        self._ids: set[str] = set()
+        self._keys: set[object] = set()
         self._cond = threading.Condition()
 
-    def claim(self, key: str) -> None:
+    def claim(self, key: object) -> None:
         with self._cond:
-            while key in self._ids:
+            while key in self._keys:
                 self._cond.wait()
-            self._ids.add(key)
+            self._keys.add(key)
 
-    def release(self, key: str) -> None:
+    def release(self, key: object) -> None:
         with self._cond:
-            self._ids.discard(key)
+            self._keys.discard(key)
             self._cond.notify_all()
 
 
-class FollowerMailPipeline:
-    """Turns a `user.followed` message body into a sent mail, or says why not."""
+class Pipeline:
+    """Turns a message body into a sent mail, or says why not."""
 
     def __init__(
         self,
         *,
-        renderer: MailRenderer,
+        kinds: KindRegistry,
+        renderer: Renderer,
         ledger: Ledger,
-        writer: LedgerWriter,
         sender: Sender,
         cooldown: timedelta,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
+        self.kinds = kinds
         self.renderer = renderer
         self.ledger = ledger
-        self.writer = writer
         self.sender = sender
         self.cooldown = cooldown
         self.clock = clock
         self.message_id_domain = sender.address.rsplit("@", 1)[1]
         self._inflight = _Inflight()
 
-    def process(self, body: bytes, transport: SmtpTransport, on_settled: Settled, *, resend: bool = False) -> None:
-        """Handle one message body; `on_settled` gets the result once it is final.
+    def process(self, body: bytes, transport: Transport, on_settled: Settled, *, resend: bool = False) -> None:
+        """Handle one message body; `on_settled` gets the result once it is final: for a sent mail
+        after the ledger committed it, for anything else at once. `resend` skips the ledger and
+        cooldown checks (an operator's deliberate replay)."""
+        mail = self._read(body)
+        if isinstance(mail, Result):
+            on_settled(mail)
+            return
+        # One at a time per subject (or mail): a second copy of the event, or a re-follow, waits
+        # here and then finds the first one's ledger record (or cooldown) instead of mailing.
+        claim = (mail.kind, mail.cooldown_subject or mail.event_id)
+        self._inflight.claim(claim)
+        try:
+            self._deliver(mail, transport, on_settled, resend=resend)
+        finally:
+            self._inflight.release(claim)
 
-        For a sent mail that is after the ledger committed it; for anything else, at once.
-        `resend` skips the ledger and cooldown checks (an operator's deliberate replay).
-        """
+    def preview(self, body: bytes, *, resend: bool = False) -> Result:
+        """What :meth:`process` would decide for `body`, without rendering or sending anything:
+        SENT means it would be mailed."""
+        mail = self._read(body)
+        if isinstance(mail, Result):
+            return mail
+        try:
+            return self._check(mail, resend) or _result(mail, Outcome.SENT)
+        except NotifierError as exc:
+            return _result(mail, Outcome.RETRY, failure=Failure.of(exc))
+
+    # -- the steps -----------------------------------------------------------------------------
+
+    def _read(self, body: bytes) -> Mail | Result:
+        """The mail a body asks for, or the result that ends it here (unreadable, no kind)."""
         try:
             event = decode_event(body)
         except EventDecodeError as exc:
-            on_settled(Result(Outcome.DEAD, reason=f"unreadable: {exc}"))
-            return
-        if not isinstance(event, UserFollowed):
-            on_settled(Result(Outcome.DEAD, event_id=event.id, reason=f"unhandled event type {event.type}"))
-            return
-        # One at a time per pair of users: a second copy of the event, or a re-follow, waits
-        # here and then finds the first one's ledger record (or cooldown) instead of mailing.
-        pair = f"{event.data.follower.id}:{event.data.followed.id}"
-        self._inflight.claim(pair)
-        try:
-            self._process(event, transport, on_settled, resend=resend)
-        finally:
-            self._inflight.release(pair)
+            return Result(Outcome.DEAD, failure=Failure.unreadable(exc))
+        kind = self.kinds.for_event(event.type)
+        if kind is None:
+            return Result(Outcome.DEAD, event_id=event.id, event_time=event.time,
+                          failure=Failure("unhandled_type", f"no mail kind handles {event.type}"))
+        return kind.mail_for(event)
 
-    def _process(self, event: UserFollowed, transport: SmtpTransport, on_settled: Settled, *, resend: bool) -> None:
-        data = event.data
-        recipient = str(data.followed.email).lower()
-        outcome_of = partial(Result, event_id=event.id, recipient_domain=recipient.rsplit("@", 1)[-1],
-                             event_time=event.time)
-        key = DeliveryKey(event.id, recipient, FOLLOWER_EMAIL)
+    def _check(self, mail: Mail, resend: bool) -> Result | None:
+        """DUPLICATE or SKIPPED if the ledger says so; None when the mail should go."""
+        if resend:
+            return None
+        notice_key = NoticeKey(mail.kind, mail.cooldown_subject) if mail.cooldown_subject else None
+        known = self.ledger.lookup(_key(mail), notice_key)
+        if known.delivered:
+            return _result(mail, Outcome.DUPLICATE)
+        last = known.notice
+        refollow = last is not None and last.event_id != mail.event_id
+        if last is not None and refollow and abs(mail.occurred_at - last.occurred_at) < self.cooldown:
+            return _result(mail, Outcome.SKIPPED, skip=SkipReason.COOLDOWN,
+                           detail=f"mailed {last.event_id} within the cooldown")
+        return None
+
+    def _deliver(self, mail: Mail, transport: Transport, on_settled: Settled, *, resend: bool) -> None:
         try:
-            if not resend:
-                known = self.ledger.lookup(key, data.follower.id, data.followed.id)
-                if known.delivered:
-                    on_settled(outcome_of(Outcome.DUPLICATE))
-                    return
-                last = known.notice
-                refollow = last is not None and last.event_id != event.id
-                if last is not None and refollow and abs(data.followed_at - last.followed_at) < self.cooldown:
-                    on_settled(outcome_of(Outcome.SUPPRESSED, reason=f"mailed {last.event_id} within the cooldown"))
-                    return
+            decided = self._check(mail, resend)
+            if decided is not None:
+                on_settled(decided)
+                return
             started = time.perf_counter()
-            mail = self.renderer.follower_email(event)
-            message_id = message_id_for(event.id, FOLLOWER_EMAIL, self.message_id_domain)
+            rendered = self.renderer.render(mail)
+            message_id = message_id_for(mail.event_id, mail.kind, self.message_id_domain)
             message = build_alternative(
-                sender=self.sender, recipient=recipient, subject=mail.subject, text=mail.text, html=mail.html,
-                message_id=message_id, date=self.clock(),
+                sender=self.sender, recipient=mail.recipient.address, subject=rendered.subject,
+                text=rendered.text, html=rendered.html, message_id=message_id, date=self.clock(),
             )
-            rendered = time.perf_counter()
-            reply = transport.send(self.sender.address, [recipient], message)
+            built = time.perf_counter()
+            reply = transport.send(self.sender.address, [mail.recipient.address], message)
             sent = time.perf_counter()
-        except TransientError as exc:
-            on_settled(outcome_of(Outcome.RETRY, reason=_reason(exc)))
+        except NotifierError as exc:
+            failure = Failure.of(exc)
+            on_settled(_result(mail, Outcome.RETRY if failure.transient else Outcome.DEAD, failure=failure))
             return
-        except PermanentError as exc:
-            on_settled(outcome_of(Outcome.DEAD, reason=_reason(exc)))
-            return
-        record = DeliveryRecord(
-            key=key,
-            message_id=message_id,
-            delivered_at=self.clock(),
-            notice=FollowNotice(data.follower.id, data.followed.id, event.id, data.followed_at),
-        )
-        result = outcome_of(
-            Outcome.SENT, smtp_reply=reply, render_seconds=rendered - started, smtp_seconds=sent - rendered
-        )
-        self.writer.submit(record, lambda: on_settled(result))
+        notice = (Notice(NoticeKey(mail.kind, mail.cooldown_subject), mail.event_id, mail.occurred_at)
+                  if mail.cooldown_subject else None)
+        record = DeliveryRecord(_key(mail), message_id, self.clock(), notice)
+        result = _result(mail, Outcome.SENT, smtp_reply=reply, render_seconds=built - started,
+                         smtp_seconds=sent - built)
+        self.ledger.record(record, lambda: on_settled(result))
 
 
-def _reason(exc: NotifierError) -> str:
-    return f"{type(exc).__name__}: {exc}"
+def _key(mail: Mail) -> DeliveryKey:
+    return DeliveryKey(mail.event_id, mail.recipient.address, mail.kind)
+
+
+_BLANK = Result(Outcome.SENT)
+
+
+def _result(mail: Mail, outcome: Outcome, **fields: object) -> Result:
+    return replace(_BLANK, outcome=outcome, event_id=mail.event_id, mail_kind=mail.kind,
+                   recipient_domain=mail.recipient.domain, event_time=mail.occurred_at, **fields)  # type: ignore[arg-type]

@@ -1,28 +1,38 @@
-"""Rendering the follower e-mail from Jinja2 templates.
+"""Rendering mail from Jinja2 templates, one folder per mail kind.
 
-Templates come from TEMPLATES_DIR when set (operators restyle mail without a rebuild), else
-from the copy shipped in this package. HTML is autoescaped (nickname and about_me are user
-input); text is not. A variable a template names but the event lacks is an error, not blank.
+Templates come from TEMPLATES_DIR when set (operators restyle mail without a rebuild), else from
+the copy shipped in this package (in a source checkout, the repository's own `templates/`). Each
+kind has `<kind>/subject.txt`, `<kind>/body.txt` and `<kind>/body.html`, compiled once when the
+renderer is built. HTML is autoescaped (nicknames and about-me texts are user input); text is
+not. A variable a template names but the mail lacks is an error, not a blank.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 import jinja2
-from microblog_contracts import UserFollowed
 
 from notifier.errors import RenderError
+from notifier.kinds import Mail
 
-PACKAGED_TEMPLATES = Path(__file__).parent / "templates"
-FOLLOWER_TEMPLATES = ("follower_email_subject.txt", "follower_email.txt", "follower_email.html")
+TEMPLATE_NAMES = ("subject.txt", "body.txt", "body.html")
 _WHITESPACE = re.compile(r"\s+")
 
 
+def default_templates_dir() -> Path:
+    """The templates shipped in the package; in a source checkout, the repository's `templates/`."""
+    shipped = Path(__file__).parent / "templates"
+    if shipped.is_dir():
+        return shipped
+    return Path(__file__).resolve().parents[4] / "templates"
+
+
 class TemplatesMissing(Exception):
-    """The templates directory lacks a template the notifier needs."""
+    """The templates directory lacks a template the notifier needs, or one does not compile."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +44,11 @@ class RenderedMail:
     html: str
 
 
-class MailRenderer:
-    """Renders the follower e-mail; templates are compiled once, at construction."""
+class Renderer:
+    """Renders the mails of the given kinds; every template is compiled at construction."""
 
-    def __init__(self, templates_dir: Path | None = None) -> None:
-        self.templates_dir = templates_dir or PACKAGED_TEMPLATES
+    def __init__(self, kind_names: Iterable[str], templates_dir: Path | None = None) -> None:
+        self.templates_dir = templates_dir or default_templates_dir()
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(self.templates_dir),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html", "htm"), default=False),
@@ -46,21 +56,21 @@ class MailRenderer:
             auto_reload=False,
             keep_trailing_newline=True,
         )
-        try:
-            self._subject, self._text, self._html = (env.get_template(n) for n in FOLLOWER_TEMPLATES)
-        except jinja2.TemplateNotFound as exc:
-            raise TemplatesMissing(f"{self.templates_dir} has no {exc.name}") from None
-        except jinja2.TemplateSyntaxError as exc:
-            raise TemplatesMissing(f"{exc.filename}:{exc.lineno}: {exc.message}") from None
+        self._templates: dict[str, tuple[jinja2.Template, ...]] = {}
+        for kind in kind_names:
+            try:
+                self._templates[kind] = tuple(env.get_template(f"{kind}/{name}") for name in TEMPLATE_NAMES)
+            except jinja2.TemplateNotFound as exc:
+                raise TemplatesMissing(f"{self.templates_dir} has no {exc.name}") from None
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplatesMissing(f"{exc.filename}:{exc.lineno}: {exc.message}") from None
 
-    def follower_email(self, event: UserFollowed) -> RenderedMail:
-        """The mail telling `event.data.followed` that `event.data.follower` follows them."""
-        context = {"user": event.data.followed, "follower": event.data.follower, "event": event}
+    def render(self, mail: Mail) -> RenderedMail:
+        """The subject, text and HTML of `mail`, from its kind's templates."""
+        subject, text, html = self._templates[mail.kind]
         try:
-            subject = self._subject.render(context)
-            text = self._text.render(context)
-            html = self._html.render(context)
+            parts = [template.render(mail.context) for template in (subject, text, html)]
         except jinja2.TemplateError as exc:
-            raise RenderError(f"{type(exc).__name__}: {exc}") from None
+            raise RenderError(f"{mail.kind}: {type(exc).__name__}: {exc}") from None
         # A subject is one line whatever the template says: no header can be smuggled in.
-        return RenderedMail(_WHITESPACE.sub(" ", subject).strip(), text, html)
+        return RenderedMail(_WHITESPACE.sub(" ", parts[0]).strip(), parts[1], parts[2])

@@ -6,32 +6,17 @@ only from the environment and are `SecretStr`, so they never print or reach a lo
 
 from __future__ import annotations
 
-import re
 from datetime import timedelta
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
 
-import pika
+from microblog_plumbing.brokers import split_amqp_urls
+from microblog_plumbing.databases import check_database_url
+from microblog_plumbing.moments import parse_duration
+from microblog_plumbing.settings import split_list
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)?\s*$")
-_UNIT_SECONDS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, None: 1}
-
-
-def parse_duration(text: str) -> timedelta:
-    """`"10s"`, `"1m"`, `"6h"`, `"250ms"` or a bare number of seconds, as a timedelta."""
-    match = _DURATION.match(text)
-    if not match:
-        raise ValueError(f"not a duration: {text!r} (use e.g. 500ms, 10s, 1m, 6h, 7d)")
-    return timedelta(seconds=float(match[1]) * _UNIT_SECONDS[match[2]])
-
-
-def _split(value: object) -> object:
-    return [part.strip() for part in value.split(",") if part.strip()] if isinstance(value, str) else value
 
 
 def _check_address(value: str) -> None:
@@ -42,26 +27,12 @@ def _check_address(value: str) -> None:
         raise ValueError(f"not an e-mail address: {value!r}")
 
 
-def _check_database_url(url: str) -> None:
-    """A SQLAlchemy URL for SQLite or PostgreSQL, whose driver is installed."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise ValueError("not a database URL (e.g. sqlite:///var/notifier.db or postgresql+psycopg://...)") from None
-    if parsed.get_backend_name() not in ("sqlite", "postgresql"):
-        raise ValueError(f"{parsed.get_backend_name()!r} is not supported: use SQLite or PostgreSQL")
-    try:
-        parsed.get_dialect()
-    except Exception as exc:
-        raise ValueError(f"no driver for {parsed.drivername!r} ({exc})") from None
-
-
 class NotifierSettings(BaseSettings):
     """Everything the notifier's commands read. Field names are the variable names."""
 
     model_config = SettingsConfigDict(extra="ignore", frozen=True)
 
-    amqp_url: str = Field(default="amqp://guest:guest@localhost:5672/%2F", pattern=r"^amqps?://")
+    amqp_url: str = "amqp://guest:guest@localhost:5672/%2F"
     amqp_heartbeat: int = Field(default=30, ge=0, le=600, description="seconds; 0 turns heartbeats off")
 
     mail_server: str = "localhost"
@@ -98,8 +69,8 @@ class NotifierSettings(BaseSettings):
 
     @field_validator("admins", mode="before")
     @classmethod
-    def _comma_separated(cls, value: object) -> object:
-        return _split(value)
+    def _list(cls, value: object) -> object:
+        return split_list(value)
 
     @field_validator("admins")
     @classmethod
@@ -118,7 +89,7 @@ class NotifierSettings(BaseSettings):
     @field_validator("notifier_retry_delays", mode="before")
     @classmethod
     def _delays(cls, value: object) -> object:
-        value = _split(value)
+        value = split_list(value)
         if isinstance(value, list):
             return [parse_duration(v) if isinstance(v, str) else v for v in value]
         return value
@@ -131,22 +102,13 @@ class NotifierSettings(BaseSettings):
     @field_validator("amqp_url")
     @classmethod
     def _amqp_url(cls, url: str) -> str:
-        try:
-            pika.URLParameters(url)
-        except Exception as exc:
-            raise ValueError(f"not a usable AMQP URL ({type(exc).__name__})") from None
+        split_amqp_urls(url)
         return url
 
     @field_validator("notifier_database_url")
     @classmethod
-    def _absolute_sqlite_path(cls, url: str) -> str:
-        _check_database_url(url)
-        prefix = "sqlite:///"
-        if url.startswith(prefix) and not url.startswith(prefix + "/"):
-            path, _, query = url[len(prefix):].partition("?")
-            if path and path != ":memory:":
-                url = prefix + str(Path(path).resolve()) + (f"?{query}" if query else "")
-        return url
+    def _database_url(cls, url: str) -> str:
+        return check_database_url(url, example="sqlite:///var/notifier.db")
 
     @field_validator("templates_dir")
     @classmethod

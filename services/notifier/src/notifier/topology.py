@@ -1,7 +1,7 @@
 """Every exchange, queue and binding the notifier uses: names from pure functions, declared
 idempotently in one place.
 
-    social.events (topic) --user.followed--> <queue>            work queue
+    social.events (topic) --<event types>--> <queue>            work queue (the mail kinds' event types)
                           --#--------------> social.events.log  stream, the event log for replay
     <queue>.retry.<ms>  delay queues: TTL, then dead-lettered back to <queue>
     <queue>.dead        dead letters, kept until an operator replays or purges them
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from microblog_contracts import EXCHANGE, USER_FOLLOWED
+from microblog_contracts import EXCHANGE
 from pika.adapters.blocking_connection import BlockingChannel
 
 from notifier.settings import NotifierSettings
@@ -53,12 +53,15 @@ class Topology:
     stream: str
     stream_max_age: str
     stream_max_bytes: int
+    routing_keys: tuple[str, ...]
     exchange: str = EXCHANGE
-    routing_key: str = USER_FOLLOWED
 
     @classmethod
-    def from_settings(cls, settings: NotifierSettings) -> Topology:
+    def from_settings(cls, settings: NotifierSettings, routing_keys: tuple[str, ...]) -> Topology:
+        """The topology `settings` ask for, its work queue bound to `routing_keys` (the event types
+        of the mail kinds)."""
         return cls(
+            routing_keys=routing_keys,
             queue=settings.notifier_queue,
             queue_type=settings.notifier_queue_type,
             retry_steps_ms=tuple(
@@ -85,7 +88,8 @@ class Topology:
         """Declare everything; safe to repeat, and the same on every notifier process."""
         channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
         channel.queue_declare(self.queue, durable=True, arguments=self._work_queue_arguments())
-        channel.queue_bind(self.queue, self.exchange, routing_key=self.routing_key)
+        for routing_key in self.routing_keys:
+            channel.queue_bind(self.queue, self.exchange, routing_key=routing_key)
         channel.queue_declare(self.dead_letter_queue, durable=True, arguments=self._durable_arguments())
         for step in self.retry_steps_ms:
             for ms in step:

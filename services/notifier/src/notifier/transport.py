@@ -14,6 +14,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 from pydantic import SecretStr
 
@@ -65,6 +66,14 @@ class SmtpConfig:
     def ssl_context(self) -> ssl.SSLContext:
         """A verifying context: the system's CAs, or only MAIL_CA_FILE's when that is set."""
         return ssl.create_default_context(cafile=str(self.ca_file) if self.ca_file else None)
+
+
+class Transport(Protocol):
+    """What the pipeline sends with: an SMTP session (:class:`SmtpTransport`), or a fake."""
+
+    def send(self, sender: str, recipients: list[str], message: bytes) -> str: ...
+
+    def close(self) -> None: ...
 
 
 class SmtpTransport:

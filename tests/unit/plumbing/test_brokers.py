@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import pika.exceptions
-from notifier.consumer import broker_error
+import pytest
+from microblog_plumbing.brokers import broker_error, masked, split_amqp_urls
 from pika.adapters.utils.connection_workflow import AMQPConnectorSocketConnectError
 
 
@@ -22,3 +23,12 @@ def test_a_refused_login_keeps_the_brokers_reason() -> None:
 def test_other_errors_read_as_themselves_and_an_empty_one_says_so() -> None:
     assert broker_error(ConnectionResetError(104, "reset")) == "ConnectionResetError: [Errno 104] reset"
     assert broker_error(pika.exceptions.AMQPConnectionError()) == "AMQPConnectionError: no detail"
+
+
+def test_several_brokers_may_be_listed_and_a_bad_entry_is_named_with_its_password_masked() -> None:
+    assert split_amqp_urls("amqp://u:p@mq1:5672/%2F, amqp://u:p@mq2:5672/%2F") == [
+        "amqp://u:p@mq1:5672/%2F", "amqp://u:p@mq2:5672/%2F"]
+    with pytest.raises(ValueError, match=r"'http://u:\*\*\*@mq3' is not an AMQP URL") as caught:
+        split_amqp_urls("amqp://u:p@mq1/%2F,http://u:s3cret@mq3")
+    assert "s3cret" not in str(caught.value)
+    assert masked("amqp://guest@mq1/") == "amqp://guest@mq1/"

@@ -1,0 +1,48 @@
+"""`notifier send-test`: one mail through the configured SMTP server, the seed's test-send script."""
+
+from __future__ import annotations
+
+import click
+
+from notifier.cli.common import fail, load_settings
+
+
+@click.command("send-test")
+@click.option("--to", "to", required=True, help="Address to send the test mail to.")
+def send_test(to: str) -> None:
+    """Send one test mail through the configured SMTP server and print its answer."""
+    from datetime import UTC, datetime
+
+    from microblog_plumbing.logs import configure_logging
+
+    from notifier.errors import NotifierError, SmtpAuthRefused, SmtpTlsError, SmtpUnavailable
+    from notifier.mime import Sender, build_plain
+    from notifier.transport import SmtpConfig, SmtpTransport
+
+    hints = {
+        SmtpAuthRefused: "check MAIL_USERNAME and MAIL_PASSWORD",
+        SmtpTlsError: "check MAIL_USE_TLS / MAIL_USE_SSL against what the server on MAIL_PORT speaks",
+    }
+    settings = load_settings()
+    configure_logging(settings.log_format, "warning")
+    sender = Sender.parse(settings.sender)
+    config = SmtpConfig.from_settings(settings)
+    where = f"{config.host}:{config.port}"
+    now = datetime.now(UTC)
+    transport = SmtpTransport(config)
+    try:
+        message = build_plain(
+            sender=sender, recipients=[to], subject="[microblog] test mail",
+            text=f"This is a test mail from the Microblog notifier, sent {now:%Y-%m-%d %H:%M:%S} UTC\n"
+                 f"through {where}.\n",
+            message_id=f"<test.{now.timestamp():.6f}@{sender.address.rsplit('@', 1)[1]}>", date=now,
+        )
+        reply = transport.send(sender.address, [to], message)
+    except NotifierError as exc:
+        hint = next((h for cls, h in hints.items() if isinstance(exc, cls)), "")
+        if isinstance(exc, SmtpUnavailable) and "timed out" in str(exc):
+            hint = "is MAIL_PORT right, and does the server want MAIL_USE_SSL?"
+        fail("send-test", f"{where}: {exc}" + (f" ({hint})" if hint else ""))
+    finally:
+        transport.close()
+    click.echo(f"sent to {to} via {where}: {reply}")

@@ -1,0 +1,106 @@
+"""Mail kinds: what the notifier sends, one module each.
+
+A kind says which event types it handles, who gets the mail and what its templates see, and its
+policy (a transactional mail the user asked for, or a notification they may turn off). Its
+templates live in `templates/<kind name>/` (`subject.txt`, `body.txt`, `body.html`). Adding a kind
+is a module here that defines `KIND`, its templates, and the contract of its event: the ledger
+key, metrics labels, dead-letter headers, replay tools, log lines and queue bindings follow from
+the registry built below.
+"""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import pkgutil
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+from microblog_contracts.envelope import Envelope
+
+
+class Policy(enum.StrEnum):
+    """How a kind of mail is treated on its way out."""
+
+    TRANSACTIONAL = "transactional"  # asked for by its recipient (a confirmation, a reset)
+    NOTIFICATION = "notification"  # about something that happened; its recipient may turn it off
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """Who a mail goes to, as the event names them."""
+
+    user_id: int
+    address: str
+    nickname: str
+    locale: str
+
+    @property
+    def domain(self) -> str:
+        """What logs may say about the address: its domain, never the whole of it."""
+        return self.address.rsplit("@", 1)[-1]
+
+
+@dataclass(frozen=True, slots=True)
+class Mail:
+    """One mail a kind asks for: to whom, about what, and what its templates see."""
+
+    kind: str
+    event_id: str
+    recipient: Recipient
+    occurred_at: datetime
+    context: Mapping[str, Any] = field(default_factory=dict)
+    #: Mails of one kind about the same subject inside the cooldown are sent once (a re-follow).
+    cooldown_subject: str | None = None
+
+
+class MailKind(Protocol):
+    """What every kind module's `KIND` provides."""
+
+    @property
+    def name(self) -> str:
+        """The kind's stable name: ledger key, metric label, header value, template folder."""
+
+    @property
+    def policy(self) -> Policy: ...
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        """The event types (routing keys) this kind mails about."""
+
+    def mail_for(self, event: Envelope[Any]) -> Mail:
+        """The mail `event` asks for (the event is of one of :attr:`event_types`)."""
+
+
+class KindRegistry:
+    """The kinds a notifier knows, found by the event type they handle."""
+
+    def __init__(self, kinds: Iterable[MailKind]) -> None:
+        self.kinds: tuple[MailKind, ...] = tuple(kinds)
+        by_type: dict[str, MailKind] = {}
+        for kind in self.kinds:
+            for event_type in kind.event_types:
+                if event_type in by_type:
+                    raise ValueError(f"{event_type} is claimed by both {by_type[event_type].name} and {kind.name}")
+                by_type[event_type] = kind
+        self._by_type: Mapping[str, MailKind] = by_type
+
+    def for_event(self, event_type: str) -> MailKind | None:
+        return self._by_type.get(event_type)
+
+    @property
+    def event_types(self) -> tuple[str, ...]:
+        return tuple(sorted(self._by_type))
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(kind.name for kind in self.kinds)
+
+
+def discover() -> KindRegistry:
+    """Every kind module in this package (each defines `KIND`), in name order."""
+    kinds = [importlib.import_module(f"{__name__}.{info.name}").KIND
+             for info in sorted(pkgutil.iter_modules(__path__), key=lambda i: i.name)]
+    return KindRegistry(kinds)
