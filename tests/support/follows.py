@@ -6,6 +6,7 @@ from flask import Flask
 from social.extensions import db
 from social.follows import follow
 from social.models import User
+from social.settings import current_settings
 
 #: A valid password hash nobody can log in with; hashing for real costs ~50 ms a user.
 UNUSABLE_HASH = "scrypt:32768:8:1$nologin$" + "0" * 128
@@ -26,4 +27,4 @@ def follow_by_id(app: Flask, follower_id: int, followed_id: int) -> bool:
     with app.app_context():
         follower, followed = db.session.get(User, follower_id), db.session.get(User, followed_id)
         assert follower is not None and followed is not None
-        return follow(follower, followed, base_url=app.extensions["social_settings"].base_url)
+        return follow(follower, followed, base_url=current_settings().base_url)

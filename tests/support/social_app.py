@@ -7,7 +7,7 @@ import base64
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
-from social import create_app
+from social.app import create_app
 from social.extensions import db
 from social.models import User
 from social.settings import SocialSettings

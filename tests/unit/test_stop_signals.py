@@ -1,27 +1,27 @@
-"""SIGTERM and SIGINT stop the relay, the notifier and a replay from a thread of their own."""
+"""SIGTERM and SIGINT stop a process (the relay, the notifier, a replay) from a thread of their own.
+
+Both services install `microblog_plumbing.signals.on_stop_signals`, so it is tested once, here.
+"""
 
 from __future__ import annotations
 
 import os
 import signal
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 import pytest
-from notifier.signals import on_stop_signals as notifier_on_stop_signals
-from social.signals import on_stop_signals as social_on_stop_signals
-
-Installer = Callable[..., None]
+from microblog_plumbing.signals import on_stop_signals
 
 
-@pytest.fixture(params=[social_on_stop_signals, notifier_on_stop_signals], ids=["social", "notifier"])
-def on_stop_signals(request: pytest.FixtureRequest) -> Iterator[Installer]:
+@pytest.fixture(autouse=True)
+def _sigusr1_restored() -> Iterator[None]:
     previous = signal.getsignal(signal.SIGUSR1)
-    yield request.param
+    yield
     signal.signal(signal.SIGUSR1, previous)
 
 
-def test_each_signal_calls_stop_with_its_name_off_the_main_thread(on_stop_signals: Installer) -> None:
+def test_each_signal_calls_stop_with_its_name_off_the_main_thread() -> None:
     called: list[tuple[str, str]] = []
     done = threading.Event()
 
@@ -36,7 +36,7 @@ def test_each_signal_calls_stop_with_its_name_off_the_main_thread(on_stop_signal
 
 
 @pytest.mark.timeout(10)  # a deadlock is what this test looks for: fail in 10 s, not hang
-def test_a_stop_that_sets_the_event_the_main_thread_holds_does_not_deadlock(on_stop_signals: Installer) -> None:
+def test_a_stop_that_sets_the_event_the_main_thread_holds_does_not_deadlock() -> None:
     # The relay hung on SIGTERM in CI: its handler set the Event the main thread polls with
     # `wait`, and the signal had landed while the main thread held that Event's lock. Here the
     # signal lands exactly there; a handler that sets the Event itself deadlocks in this spot.

@@ -10,7 +10,7 @@ from flask.testing import FlaskClient
 from social import follows
 from social.extensions import db
 from social.models import Follow, User
-from social.outbox import OutboxEvent
+from social.outbox.models import OutboxEvent
 from sqlalchemy import func, select, text
 from sqlalchemy.exc import DBAPIError
 

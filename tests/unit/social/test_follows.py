@@ -10,7 +10,7 @@ from microblog_contracts import USER_FOLLOWED, decode_event
 from social import follows
 from social.extensions import db
 from social.models import Follow
-from social.outbox import OutboxEvent
+from social.outbox.models import OutboxEvent
 from sqlalchemy import func, select
 
 from tests.support.social_app import BASE_URL, make_user
@@ -88,8 +88,6 @@ def test_following_again_after_unfollowing_is_a_new_follow_with_a_new_event(app:
 
 
 def test_a_follow_of_an_account_no_mail_can_reach_still_stands_without_an_event(app: Flask) -> None:
-    from social.outbox.models import OutboxEvent
-
     susan = make_user("susan")
     odd = make_user("odd", email="jöhn@example.com")  # made around sign-up's checks
     assert follows.follow(susan, odd, base_url=BASE_URL)

@@ -9,7 +9,7 @@ from flask.testing import FlaskClient
 from social.dbtypes import utcnow
 from social.extensions import db
 from social.models import User
-from social.outbox import OutboxEvent
+from social.outbox.models import OutboxEvent
 from sqlalchemy import select
 
 from tests.support.social_app import log_in, make_user

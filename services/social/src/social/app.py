@@ -6,7 +6,10 @@ from pathlib import Path
 
 import sqlalchemy as sa
 from flask import Flask
+from microblog_plumbing.databases import sqlite_pragmas
 
+from social import api, auth, health, main
+from social.errors import register_error_handlers
 from social.extensions import csrf, db, limiter, login, migrate
 from social.settings import SocialSettings
 
@@ -29,15 +32,14 @@ def create_app(settings: SocialSettings | None = None, **config: object) -> Flas
         SESSION_COOKIE_SAMESITE="Lax",
         REMEMBER_COOKIE_HTTPONLY=True,
         REMEMBER_COOKIE_SAMESITE="Lax",
-        SOCIAL_SETTINGS=settings,
     )
     app.config.update(config)
-    app.extensions["social_settings"] = settings
+    app.extensions["social_settings"] = settings  # read through `social.settings.current_settings()`
 
     db.init_app(app)
     if settings.database_url.startswith("sqlite"):
         with app.app_context():
-            sa.event.listen(db.engine, "connect", _sqlite_pragmas)
+            sa.event.listen(db.engine, "connect", sqlite_pragmas)
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     login.init_app(app)
     login.login_view = "auth.login"
@@ -45,24 +47,12 @@ def create_app(settings: SocialSettings | None = None, **config: object) -> Flas
     csrf.init_app(app)
     limiter.init_app(app)
 
-    from social import api, auth, health, main
-    from social.errors import register_error_handlers
-
     app.register_blueprint(health.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(api.bp)
     register_error_handlers(app)
     return app
-
-
-def _sqlite_pragmas(dbapi_connection: object, _record: object) -> None:
-    # WAL: page reads never wait for a writer, and a commit is one append to the log, so
-    # concurrent follows queue far less on the database's one write lock.
-    cursor = dbapi_connection.cursor()  # type: ignore[attr-defined]
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=NORMAL")
-    cursor.close()
 
 
 def _engine_options(url: str) -> dict[str, object]:

@@ -2,47 +2,39 @@
 
 from __future__ import annotations
 
-import re
 import sys
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from typing import Any
 
 import click
 import structlog
 from flask import Flask
 from flask.cli import FlaskGroup
-from pydantic import ValidationError
+from microblog_plumbing.logs import configure_logging
+from microblog_plumbing.moments import parse_moment
+from microblog_plumbing.settings import load_settings
+from microblog_plumbing.signals import on_stop_signals
 
-from social.logs import configure_logging
 from social.settings import SocialSettings
-from social.signals import on_stop_signals
 
 log = structlog.get_logger("social")
 
 
-def load_settings() -> SocialSettings:
-    """Read the settings, or stop with one line per wrong variable (exit status 2)."""
-    try:
-        return SocialSettings()
-    except ValidationError as exc:
-        for err in exc.errors():
-            name = ".".join(str(p) for p in err["loc"]).upper()
-            message = err["msg"].removeprefix("Value error, ")
-            secret = any(word in name for word in ("PASSWORD", "SECRET", "URL", "KEY"))
-            shown = "" if secret or err["type"] == "value_error" else f" (got {err.get('input')!r})"
-            click.echo(f"social: configuration error: {name}: {message}{shown}", err=True)
-        sys.exit(2)
-
-
-def _app_from_environment() -> Flask:
-    from social import create_app
-
-    settings = load_settings()
+def _configured() -> SocialSettings:
+    """The settings, read once (or exit status 2 with one line per wrong variable), and logging set up."""
+    settings = load_settings(SocialSettings, "social")
     configure_logging(settings.log_format, settings.log_level)
-    return create_app(settings)
+    return settings
 
 
-@click.group(cls=FlaskGroup, create_app=_app_from_environment, add_default_commands=False,
+def _web_app(settings: SocialSettings | None = None) -> Flask:
+    """The web app, for `serve` and the Flask commands (`social db upgrade`)."""
+    from social.app import create_app  # the web app's libraries: only the commands that serve it load them
+
+    return create_app(settings or _configured())
+
+
+@click.group(cls=FlaskGroup, create_app=_web_app, add_default_commands=False,
              add_version_option=False, load_dotenv=False, set_debug_flag=False)
 def main() -> None:
     """Microblog social service."""
@@ -53,12 +45,10 @@ def serve() -> None:
     """Serve the web app and API with gunicorn on SOCIAL_BIND."""
     from gunicorn.app.base import BaseApplication
 
-    from social import create_app
     from social.extensions import db
 
-    settings = load_settings()
-    configure_logging(settings.log_format, settings.log_level)
-    app = create_app(settings)
+    settings = _configured()
+    app = _web_app(settings)
 
     def post_fork(_server: Any, _worker: Any) -> None:
         with app.app_context():
@@ -96,8 +86,7 @@ def relay() -> None:
     from social.relay.bootstrap import OutboxMissing, build_relay, check_outbox
     from social.relay.http import serve_probes
 
-    settings = load_settings()
-    configure_logging(settings.log_format, settings.log_level)
+    settings = _configured()
     relay = build_relay(settings)
     try:
         check_outbox(relay.engine)
@@ -138,22 +127,20 @@ def events() -> None:
 
 
 def _moment(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:
-    """An ISO 8601 time (UTC unless it says otherwise), or `90m`, `6h`, `2d` meaning that long ago."""
     if value is None:
         return None
-    match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(s|m|h|d)\s*", value)
-    if match:
-        seconds = float(match[1]) * {"s": 1, "m": 60, "h": 3600, "d": 86400}[match[2]]
-        return datetime.now(UTC) - timedelta(seconds=seconds)
     try:
-        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"not a time: {value!r} (use e.g. 2026-11-24T14:00Z or 6h)") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return parse_moment(value)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+
+
+_TIME = "an ISO 8601 time (UTC unless it says otherwise), or a duration meaning that long ago (90m, 6h, 2d)"
 
 
 @events.command("replay", with_appcontext=False)
-@click.option("--since", required=True, callback=_moment, help="Events that happened at or after this time.")
+@click.option("--since", required=True, callback=_moment,
+              help=f"Events that happened at or after this time: {_TIME}.")
 @click.option("--until", callback=_moment, help="... and at or before this time.")
 @click.option("--type", "event_type", help="Only events of this type (e.g. user.followed).")
 @click.option("--dry-run", is_flag=True, help="Count them; publish nothing.")
@@ -165,7 +152,7 @@ def replay_events(since: datetime, until: datetime | None, event_type: str | Non
     from social.relay.bootstrap import OutboxMissing, check_outbox, relay_engine
     from social.relay.publisher import ConfirmingPublisher
 
-    settings = load_settings()
+    settings = load_settings(SocialSettings, "social")
     configure_logging(settings.log_format, "warning")
     engine = relay_engine(settings.database_url)
     try:

@@ -1,4 +1,4 @@
-"""Flask extensions, created unbound here and bound to an app in :func:`social.create_app`."""
+"""Flask extensions, created unbound here and bound to an app in :func:`social.app.create_app`."""
 
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address

@@ -14,7 +14,8 @@ from sqlalchemy.exc import IntegrityError
 from social.dbtypes import utcnow
 from social.extensions import db
 from social.models import CannotFollowSelf, User
-from social.outbox import record_event, user_followed_event
+from social.outbox.events import user_followed_event
+from social.outbox.models import record_event
 
 __all__ = ["CannotFollowSelf", "follow", "unfollow"]
 

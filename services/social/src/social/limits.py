@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from flask import current_app
+from social.settings import current_settings
 
 
 def login_rate_limit() -> str:
     """The limit on password checks: page logins and `POST /api/tokens`."""
-    return str(current_app.extensions["social_settings"].login_rate_limit)
+    return current_settings().login_rate_limit

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from flask import current_app
 from flask.typing import ResponseReturnValue
 
 from social import follows
@@ -11,6 +10,7 @@ from social.api.auth import token_user
 from social.api.errors import ApiError
 from social.api.users import user_or_404
 from social.models import CannotFollowSelf
+from social.settings import current_settings
 
 
 @bp.put("/users/me/following/<nickname>")
@@ -19,7 +19,7 @@ def follow(nickname: str) -> ResponseReturnValue:
     me = token_user()
     target = user_or_404(nickname)
     try:
-        follows.follow(me, target, base_url=current_app.extensions["social_settings"].base_url)
+        follows.follow(me, target, base_url=current_settings().base_url)
     except CannotFollowSelf:
         raise ApiError(422, "cannot_follow_self", "You cannot follow yourself.") from None
     return "", 204

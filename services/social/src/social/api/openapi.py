@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import current_app
 from flask.typing import ResponseReturnValue
 from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
@@ -12,6 +11,7 @@ from pydantic.json_schema import models_json_schema
 from social.api import bp
 from social.api.parsing import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE
 from social.api.schemas import ErrorOut, FollowersPage, TokenOut, UserCreate, UserOut
+from social.settings import current_settings
 
 _MODELS: list[type[BaseModel]] = [UserCreate, UserOut, FollowersPage, TokenOut, ErrorOut]
 _REF = "#/components/schemas/{model}"
@@ -58,7 +58,7 @@ _OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 
 @bp.get("/openapi.json")
 def openapi_json() -> ResponseReturnValue:
-    return openapi_document(current_app.extensions["social_settings"].base_url)
+    return openapi_document(current_settings().base_url)
 
 
 def openapi_document(base_url: str) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import current_app, url_for
+from flask import url_for
 from flask.typing import ResponseReturnValue
 
 from social import users
@@ -13,6 +13,7 @@ from social.api.parsing import json_body, page_args
 from social.api.schemas import FollowersPage, PageLinks, UserCreate, UserOut
 from social.models import User
 from social.outbox.events import profile_url
+from social.settings import current_settings
 
 
 @bp.post("/users")
@@ -83,7 +84,7 @@ def user_json(user: User, *, with_email: bool) -> dict[str, object]:
 
 
 def _user_out(user: User, *, with_email: bool) -> UserOut:
-    base_url = current_app.extensions["social_settings"].base_url
+    base_url = current_settings().base_url
     fields: dict[str, object] = {
         "id": user.id,
         "nickname": user.nickname,

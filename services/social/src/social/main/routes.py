@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
 from sqlalchemy import select
@@ -14,6 +14,7 @@ from social.forms import EmptyForm
 from social.main import bp
 from social.main.forms import EditProfileForm
 from social.models import CannotFollowSelf, User
+from social.settings import current_settings
 
 FOLLOWERS_PER_PAGE = 20
 NEWEST_USERS = 20
@@ -55,7 +56,7 @@ def follow(nickname: str) -> ResponseReturnValue:
     target = _user_or_404(nickname)
     if EmptyForm().validate_on_submit():
         try:
-            follows.follow(_me(), target, base_url=_base_url())
+            follows.follow(_me(), target, base_url=current_settings().base_url)
         except CannotFollowSelf:
             flash("You cannot follow yourself!")
         else:
@@ -103,7 +104,3 @@ def _me() -> User:
     """The logged-in user itself, not Flask-Login's proxy for it."""
     me: User = current_user._get_current_object()
     return me
-
-
-def _base_url() -> str:
-    return str(current_app.extensions["social_settings"].base_url)

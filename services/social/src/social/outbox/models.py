@@ -12,7 +12,7 @@ from sqlalchemy.orm import Mapped
 from social.extensions import db
 from social.outbox.schema import NOTIFY_CHANNEL, outbox_events
 
-__all__ = ["NOTIFY_CHANNEL", "OutboxEvent", "record_event"]
+__all__ = ["OutboxEvent", "record_event"]
 
 
 class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
