@@ -26,7 +26,7 @@ def test_events_replay_republishes_published_events_with_their_ids_and_can_run_t
     originals = sorted(m.properties.message_id for m in take_all(amqp_url, SINK))
     env = {"DATABASE_URL": database_url, "AMQP_URL": amqp_url}
 
-    dry = run_cli(["social", "events", "replay", "--since", "1h", "--dry-run"], env)
+    dry = run_cli(["social", "events", "replay", "--since", "3600", "--dry-run"], env)  # a bare number: seconds ago
     assert dry.code == 0, dry.err
     assert "would republish 2 event(s)" in dry.out
     assert message_count(amqp_url, SINK) == 0
@@ -39,6 +39,10 @@ def test_events_replay_republishes_published_events_with_their_ids_and_can_run_t
 
     none = run_cli(["social", "events", "replay", "--since", "2000-01-01", "--until", "2000-01-02"], env)
     assert "republished 0 event(s)" in none.out
+
+    wrong = run_cli(["social", "events", "replay", "--since", "yesterday"], env)
+    assert wrong.code == 2
+    assert "not a time: 'yesterday'" in wrong.err
 
 
 def test_events_replay_says_when_the_broker_is_not_there(tmp_path: Path) -> None:

@@ -12,8 +12,9 @@ import sqlalchemy as sa
 from flask import Flask
 from microblog_contracts import EXCHANGE, decode_event
 from social.outbox.models import OutboxEvent
+from social.outbox.schema import OutboxMissing
 from social.relay.bootstrap import build_relay, relay_engine
-from social.relay.relay import Relay
+from social.relay.service import RelayService
 from social.settings import SocialSettings
 
 from tests.support.amqp import channel, message_count, take_all
@@ -34,9 +35,10 @@ def bind_sink(amqp_url: str, queue: str = SINK) -> None:
 
 
 @contextmanager
-def running_relay(database_url: str, amqp_url: str, **overrides: object) -> Iterator[Relay]:
-    relay = build_relay(SocialSettings(database_url=database_url, amqp_url=amqp_url, **overrides))  # type: ignore[arg-type]
-    relay.publisher.start()
+def running_relay(database_url: str, amqp_url: str, **overrides: object) -> Iterator[RelayService]:
+    """A relay running on a thread of its own (without its probes), stopped at the end."""
+    settings = SocialSettings(database_url=database_url, amqp_url=amqp_url, **overrides)  # type: ignore[arg-type]
+    relay = build_relay(settings, serve_http=False)
     thread = threading.Thread(target=relay.run, daemon=True)
     thread.start()
     try:
@@ -44,9 +46,7 @@ def running_relay(database_url: str, amqp_url: str, **overrides: object) -> Iter
     finally:
         relay.stop()
         thread.join(30)
-        relay.publisher.stop()
-        relay.wakeup.close()
-        relay.engine.dispose()
+        assert not thread.is_alive(), "the relay did not stop"
 
 
 def pending(app: Flask) -> list[OutboxEvent]:
@@ -121,11 +121,9 @@ def test_two_relays_on_postgresql_publish_every_event_once(postgres_url: str, am
 
 
 def test_the_relay_refuses_to_start_on_a_database_without_the_schema(tmp_path: Path) -> None:
-    from social.relay.bootstrap import OutboxMissing, check_outbox
-
-    relay = build_relay(SocialSettings(database_url=f"sqlite:///{tmp_path / 'empty.db'}"))  # type: ignore[call-arg]
+    relay = build_relay(SocialSettings(database_url=f"sqlite:///{tmp_path / 'empty.db'}"), serve_http=False)  # type: ignore[call-arg]
     with pytest.raises(OutboxMissing, match="social db upgrade"):
-        check_outbox(relay.engine)
+        relay.check_outbox()
 
 
 def test_published_events_keep_their_outbox_rows_for_replay(database_url: str, amqp_url: str) -> None:

@@ -2,15 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import urllib.error
 import urllib.request
+from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
+from flask import Flask
 from prometheus_client.parser import text_string_to_metric_families
+from social.dbtypes import utcnow
+from social.extensions import db
+from social.outbox.models import OutboxEvent
 
 from tests.integration.relay.test_relay import SINK, bind_sink
+from tests.support.amqp import message_count
 from tests.support.cli import run_cli
 from tests.support.follows import follow_by_id, seed_users
-from tests.support.notifier import http_status
 from tests.support.processes import Process
 from tests.support.proxy import TcpProxy
 from tests.support.services import free_port
@@ -22,6 +30,32 @@ def relay_metrics(port: int) -> dict[str, float]:
     with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as response:
         text = response.read().decode()
     return {s.name: s.value for f in text_string_to_metric_families(text) for s in f.samples if not s.labels}
+
+
+def probe(port: int, path: str) -> tuple[int | None, Any]:
+    """The status and JSON body the relay's probe at `path` answers with; (None, None) if nothing answers."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=2) as response:
+            return int(response.status), json.load(response)
+    except urllib.error.HTTPError as exc:
+        return int(exc.code), json.load(exc)
+    except OSError:
+        return None, None
+
+
+def broker_problem(port: int) -> str | None:
+    """Why the relay's /readyz says the broker is not ready, if it says so."""
+    _status, body = probe(port, "/readyz")
+    problem = (body or {}).get("errors", {}).get("broker")
+    return str(problem) if problem is not None else None
+
+
+def backdate_pending_events(app: Flask, seconds: float) -> None:
+    """Make every pending event look `seconds` old."""
+    with app.app_context():
+        db.session.execute(db.update(OutboxEvent).where(OutboxEvent.published_at.is_(None))
+                           .values(occurred_at=utcnow() - timedelta(seconds=seconds)))
+        db.session.commit()
 
 
 def test_the_relay_reports_its_backlog_and_readiness_and_drains_when_the_broker_is_back(
@@ -37,23 +71,26 @@ def test_the_relay_reports_its_backlog_and_readiness_and_drains_when_the_broker_
                                                    "RELAY_HTTP_BIND": f"127.0.0.1:{port}", "LOG_FORMAT": "json"},
                     tmp_path).start()
     try:
-        wait_for(lambda: http_status(f"http://127.0.0.1:{port}/healthz") == 200, what="the relay's probes")
-        assert http_status(f"http://127.0.0.1:{port}/readyz") == 503
+        wait_for(lambda: probe(port, "/healthz")[0] == 200, what="the relay's probes")
+        wait_for(lambda: (broker_problem(port) or "").startswith("cannot connect: "),
+                 what="the relay to say why the broker is not ready")
+        status, unready = probe(port, "/readyz")
+        assert (status, unready["status"], unready["checks"]) == (503, "unavailable", {"broker": False})
         for follower in ids[1:]:
             follow_by_id(app, follower, ids[0])
+        backdate_pending_events(app, 120)
         backlog = relay_metrics(port)
         assert backlog["relay_outbox_backlog"] == 3
-        assert backlog["relay_outbox_oldest_pending_age_seconds"] >= 0
+        assert 120 <= backlog["relay_outbox_oldest_pending_age_seconds"] < 150
         broker_proxy.accept()
         wait_for(lambda: relay_metrics(port)["relay_outbox_backlog"] == 0, timeout=60, what="the backlog to drain")
         drained = relay_metrics(port)
+        assert drained["relay_outbox_oldest_pending_age_seconds"] == 0
         assert drained["relay_events_published_total"] == 3
         assert drained["relay_publish_batch_seconds_count"] >= 1
-        assert http_status(f"http://127.0.0.1:{port}/readyz") == 200
+        assert probe(port, "/readyz") == (200, {"status": "ok", "checks": {"broker": True}})
     finally:
         assert relay.stop() == 0, relay.output()[-2000:]
-    from tests.support.amqp import message_count
-
     assert message_count(amqp_url, SINK) == 3
 
 

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import pika.exceptions
+from microblog_plumbing.brokers import broker_error
 from pika.adapters.utils.connection_workflow import AMQPConnectorSocketConnectError
-from social.relay.publisher import broker_error
 
 
 def test_a_refused_socket_is_named_though_pika_prints_its_error_as_nothing() -> None:

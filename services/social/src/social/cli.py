@@ -10,11 +10,16 @@ import click
 import structlog
 from flask import Flask
 from flask.cli import FlaskGroup
+from microblog_contracts import EXCHANGE
 from microblog_plumbing.logs import configure_logging
 from microblog_plumbing.moments import parse_moment
 from microblog_plumbing.settings import load_settings
 from microblog_plumbing.signals import on_stop_signals
 
+from social.outbox.schema import OutboxMissing, check_outbox
+from social.relay.bootstrap import build_relay, relay_engine
+from social.relay.publisher import ConfirmingPublisher
+from social.relay.replay import ReplayStopped, ReplayWindow, count_replayable, replay_outbox
 from social.settings import SocialSettings
 
 log = structlog.get_logger("social")
@@ -83,42 +88,19 @@ def serve() -> None:
 @main.command(with_appcontext=False)
 def relay() -> None:
     """Publish outbox events to RabbitMQ until SIGTERM or Ctrl-C."""
-    from social.relay.bootstrap import OutboxMissing, build_relay, check_outbox
-    from social.relay.http import serve_probes
-
-    settings = _configured()
-    relay = build_relay(settings)
+    service = build_relay(_configured())
     try:
-        check_outbox(relay.engine)
+        service.check_outbox()
     except OutboxMissing as exc:
         click.echo(f"social relay: {exc}", err=True)
         sys.exit(2)
-    publisher = relay.publisher.start()
-
-    def ready() -> tuple[bool, str]:
-        if not publisher.ready:
-            return False, publisher.last_error or "broker not connected"
-        return True, "ok"
-
-    assert relay.metrics is not None
-    probes = serve_probes(settings.relay_http_bind, relay.metrics.registry, ready)
 
     def on_signal(name: str) -> None:
         log.info("stopping", signal=name)
-        relay.stop()
+        service.stop()
 
     on_stop_signals(on_signal)
-    if not publisher.wait_ready(5):
-        log.warning("broker_not_reachable_yet", error=publisher.last_error,
-                    note="follows keep working; events wait in the outbox")
-    log.info("relay_started", http=settings.relay_http_bind)
-    try:
-        relay.run()
-    finally:
-        publisher.stop()
-        relay.wakeup.close()
-        probes.shutdown()
-        relay.engine.dispose()
+    service.run()
 
 
 @main.group()
@@ -146,12 +128,6 @@ _TIME = "an ISO 8601 time (UTC unless it says otherwise), or a duration meaning 
 @click.option("--dry-run", is_flag=True, help="Count them; publish nothing.")
 def replay_events(since: datetime, until: datetime | None, event_type: str | None, dry_run: bool) -> None:
     """Publish events kept in the outbox again, with their original ids."""
-    from microblog_contracts import EXCHANGE
-
-    from social.outbox.replay import ReplayStopped, ReplayWindow, count_replayable, replay_outbox
-    from social.relay.bootstrap import OutboxMissing, check_outbox, relay_engine
-    from social.relay.publisher import ConfirmingPublisher
-
     settings = load_settings(SocialSettings, "social")
     configure_logging(settings.log_format, "warning")
     engine = relay_engine(settings.database_url)
@@ -166,7 +142,8 @@ def replay_events(since: datetime, until: datetime | None, event_type: str | Non
         click.echo(f"{'would republish' if dry_run else 'republished'} {total} event(s)"
                    f" since {since.isoformat()}" + (f" until {until.isoformat()}" if until else ""))
         return
-    publisher = ConfirmingPublisher(settings.amqp_url, EXCHANGE, name="social-events-replay").start()
+    publisher = ConfirmingPublisher(settings.amqp_url, EXCHANGE, name="social-events-replay")
+    publisher.start()
     try:
         if not publisher.wait_ready(10):
             click.echo(f"social events replay: cannot reach RabbitMQ ({publisher.last_error})", err=True)

@@ -1,4 +1,5 @@
-"""The outbox table in plain SQLAlchemy: what the relay and replays read, without Flask.
+"""The outbox table in plain SQLAlchemy: what the relay and replays read, without Flask, and the
+check that it is there.
 
 The web app maps its `OutboxEvent` model onto a copy of this table in its own metadata (see
 :mod:`social.outbox.models`); migrations keep the two the same.
@@ -7,6 +8,8 @@ The web app maps its `OutboxEvent` model onto a copy of this table in its own me
 from __future__ import annotations
 
 import sqlalchemy as sa
+from microblog_plumbing.databases import database_error
+from sqlalchemy.exc import SQLAlchemyError
 
 from social.dbtypes import NAMING_CONVENTION, UTCDateTime
 
@@ -34,3 +37,16 @@ outbox_events = sa.Table(
         sqlite_where=sa.text("published_at IS NULL"),
     ),
 )
+
+
+class OutboxMissing(Exception):
+    """The database has no outbox table yet, or cannot be read."""
+
+
+def check_outbox(engine: sa.Engine) -> None:
+    """Fail early, and clearly, when the schema has not been created."""
+    try:
+        if not sa.inspect(engine).has_table(outbox_events.name):
+            raise OutboxMissing("the database has no outbox table: run `social db upgrade` first")
+    except SQLAlchemyError as exc:
+        raise OutboxMissing(f"cannot read the database: {database_error(exc)}") from None

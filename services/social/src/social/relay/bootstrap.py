@@ -1,4 +1,4 @@
-"""Building the relay process from settings."""
+"""The composition root: builds the relay from settings, with collaborators tests can swap."""
 
 from __future__ import annotations
 
@@ -6,25 +6,27 @@ from typing import Any
 
 import sqlalchemy as sa
 from microblog_contracts import EXCHANGE
+from microblog_plumbing.backoff import Backoff
+from microblog_plumbing.databases import sqlite_pragmas
+from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from social.outbox.schema import NOTIFY_CHANNEL, outbox_events
+from social.outbox.schema import NOTIFY_CHANNEL
+from social.relay.batches import BatchRelay
 from social.relay.metrics import RelayMetrics
-from social.relay.publisher import ConfirmingPublisher
-from social.relay.relay import Relay
+from social.relay.publisher import ConfirmingPublisher, Publisher
+from social.relay.service import RelayService
 from social.relay.wakeup import PostgresWakeup, Wakeup
 from social.settings import SocialSettings
 
 
-class OutboxMissing(Exception):
-    """The database has no outbox table yet."""
-
-
 def relay_engine(url: str) -> Engine:
-    """The relay's engine: pre-pinged connections on PostgreSQL, a patient lock wait on SQLite."""
+    """The relay's engine (and a replay's): SQLite set up as the web app's is; on PostgreSQL,
+    pre-pinged connections whose commits skip the disk flush."""
     if url.startswith("sqlite"):
-        return sa.create_engine(url, connect_args={"timeout": 15})
+        engine = sa.create_engine(url, connect_args={"timeout": 15})
+        sa.event.listen(engine, "connect", sqlite_pragmas)
+        return engine
     engine = sa.create_engine(url, pool_pre_ping=True)
     sa.event.listen(engine, "connect", _no_commit_flush)
     return engine
@@ -40,29 +42,31 @@ def _no_commit_flush(dbapi_connection: Any, _record: object) -> None:
     dbapi_connection.autocommit = autocommit
 
 
-def check_outbox(engine: Engine) -> None:
-    """Fail early, and clearly, when the schema has not been created."""
-    try:
-        if not sa.inspect(engine).has_table(outbox_events.name):
-            raise OutboxMissing("the database has no outbox table: run `social db upgrade` first")
-    except SQLAlchemyError as exc:
-        detail = " ".join(str(getattr(exc, "orig", None) or exc).split())[:200]
-        raise OutboxMissing(f"cannot read the database: {detail}") from None
+def build_relay(
+    settings: SocialSettings,
+    *,
+    publisher: Publisher | None = None,
+    wakeup: Wakeup | None = None,
+    failure_backoff: Backoff | None = None,
+    registry: CollectorRegistry | None = None,
+    serve_http: bool = True,
+) -> RelayService:
+    """Wire a relay from `settings`; it connects to nothing until `run()`.
 
-
-def build_relay(settings: SocialSettings, *, publisher: ConfirmingPublisher | None = None) -> Relay:
-    """A relay wired from `settings` (the publisher is started by the caller)."""
+    Tests pass a fake `publisher`, a `failure_backoff` of their choosing, the `registry` whose
+    samples they read, and `serve_http=False` to leave the probes' port alone.
+    """
     engine = relay_engine(settings.database_url)
-    wakeup: Wakeup
-    if engine.dialect.name == "postgresql":
+    publisher = publisher or ConfirmingPublisher(settings.amqp_url, EXCHANGE)
+    if wakeup is None and engine.dialect.name == "postgresql":
         wakeup = PostgresWakeup(engine.url, NOTIFY_CHANNEL, settings.relay_poll_interval)
-    else:
-        wakeup = Wakeup(settings.relay_poll_interval)
-    return Relay(
-        engine,
-        publisher or ConfirmingPublisher(settings.amqp_url, EXCHANGE),
-        batch_size=settings.relay_batch_size,
-        confirm_timeout=settings.relay_confirm_timeout,
-        wakeup=wakeup,
-        metrics=RelayMetrics(engine),
+    return RelayService(
+        engine=engine,
+        publisher=publisher,
+        batches=BatchRelay(engine, publisher, batch_size=settings.relay_batch_size,
+                           confirm_timeout=settings.relay_confirm_timeout),
+        wakeup=wakeup or Wakeup(settings.relay_poll_interval),
+        metrics=RelayMetrics(engine, registry),
+        failure_backoff=failure_backoff or Backoff(initial=0.5, cap=30.0),
+        http_bind=settings.relay_http_bind if serve_http else None,
     )

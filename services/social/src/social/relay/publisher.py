@@ -14,26 +14,19 @@ import enum
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import pika
 import pika.channel
 import pika.exceptions
 import pika.frame
 import structlog
+from microblog_plumbing.backoff import Backoff
+from microblog_plumbing.brokers import broker_error
 from pika.adapters.select_connection import SelectConnection
 from pika.spec import Basic, BasicProperties
 
 log = structlog.get_logger("social.relay.publisher")
-
-
-def broker_error(error: BaseException | str) -> str:
-    """One line naming a broker failure. pika's connection errors print as nothing: the cause (a
-    refused socket, a refused login, a missing vhost) is in their args."""
-    if isinstance(error, str):
-        return error
-    details = [repr(arg) if isinstance(arg, BaseException) else str(arg) for arg in error.args]
-    return f"{type(error).__name__}: {'; '.join(d for d in details if d) or 'no detail'}"
 
 
 class Confirmation(enum.StrEnum):
@@ -73,26 +66,46 @@ class _Batch:
                 self.done.set()
 
 
+class Publisher(Protocol):
+    """What the relay and a replay need of a publisher; :class:`ConfirmingPublisher` is the real one."""
+
+    last_error: str | None
+
+    @property
+    def ready(self) -> bool: ...
+
+    def start(self) -> None: ...
+
+    def wait_ready(self, timeout: float) -> bool: ...
+
+    def interrupt(self) -> None: ...
+
+    def publish(self, messages: Sequence[Outgoing], timeout: float) -> dict[str, Confirmation]: ...
+
+    def stop(self) -> None: ...
+
+
 class ConfirmingPublisher:
     """A connection kept open on a background thread; :meth:`publish` is safe from any thread.
 
-    When the connection drops, it reconnects after a capped, resetting delay.
+    When the connection drops, it reconnects after a capped, resetting delay (`backoff`).
     """
 
     def __init__(self, amqp_url: str, exchange: str, *, name: str = "social-relay",
-                 reconnect_initial: float = 0.5, reconnect_cap: float = 30.0) -> None:
+                 backoff: Backoff | None = None) -> None:
         self.parameters = pika.URLParameters(amqp_url)
         self.parameters.connection_attempts = 1
         self.parameters.socket_timeout = 5
         self.parameters.client_properties = {"connection_name": name}
         self.exchange = exchange
-        self._reconnect_initial = reconnect_initial
-        self._reconnect_cap = reconnect_cap
-        self._delay = reconnect_initial
+        self._backoff = backoff or Backoff(initial=0.5, cap=30.0)
+        # Guards the connection's state; notified whenever `_ready` or `_interrupted` changes.
+        self._state = threading.Condition()
+        self._ready = False
+        self._interrupted = False
+        self._stopping = threading.Event()
         self._connection: SelectConnection | None = None
         self._channel: pika.channel.Channel | None = None
-        self._ready = threading.Event()
-        self._stopping = False
         self._thread: threading.Thread | None = None
         self._next_tag = 1
         self._pending: dict[int, tuple[_Batch, str]] = {}
@@ -101,18 +114,27 @@ class ConfirmingPublisher:
 
     # -- API, any thread -----------------------------------------------------------------------
 
-    def start(self) -> ConfirmingPublisher:
+    def start(self) -> None:
+        """Connect, and keep connecting, on a thread of its own until :meth:`stop`."""
         self._thread = threading.Thread(target=self._run, name="amqp-publisher", daemon=True)
         self._thread.start()
-        return self
 
     @property
     def ready(self) -> bool:
         """Connected, exchange declared, confirms on."""
-        return self._ready.is_set()
+        return self._ready
 
     def wait_ready(self, timeout: float) -> bool:
-        return self._ready.wait(timeout)
+        """Wait up to `timeout` seconds for :attr:`ready`; after :meth:`interrupt`, return at once."""
+        with self._state:
+            self._state.wait_for(lambda: self._ready or self._interrupted, timeout)
+            return self._ready
+
+    def interrupt(self) -> None:
+        """End every :meth:`wait_ready`, now and later; publishing goes on until :meth:`stop`."""
+        with self._state:
+            self._interrupted = True
+            self._state.notify_all()
 
     def publish(self, messages: Sequence[Outgoing], timeout: float) -> dict[str, Confirmation]:
         """Publish `messages`; return each message id's confirmation (LOST if not known in time)."""
@@ -120,7 +142,7 @@ class ConfirmingPublisher:
             return {}
         batch = _Batch(size=len(messages))
         connection = self._connection
-        if connection is None or not self._ready.is_set():
+        if connection is None or not self._ready:
             return {m.message_id: Confirmation.LOST for m in messages}
         try:
             connection.ioloop.add_callback_threadsafe(lambda: self._publish_batch(batch, messages))
@@ -131,8 +153,11 @@ class ConfirmingPublisher:
             return {m.message_id: batch.results.get(m.message_id, Confirmation.LOST) for m in messages}
 
     def stop(self, timeout: float = 5.0) -> None:
-        self._stopping = True
-        connection = self._connection
+        """Close the connection (unconfirmed messages come back LOST) and end the thread."""
+        with self._state:
+            self._stopping.set()
+            connection = self._connection
+        self.interrupt()
         if connection is not None:
             with contextlib.suppress(Exception):
                 connection.ioloop.add_callback_threadsafe(self._close)
@@ -142,20 +167,25 @@ class ConfirmingPublisher:
     # -- the ioloop thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
-        while not self._stopping:
-            self._connection = SelectConnection(
-                self.parameters,
-                on_open_callback=self._on_connection_open,
-                on_open_error_callback=self._on_connection_open_error,
-                on_close_callback=self._on_connection_closed,
-            )
-            self._connection.ioloop.start()
-            if self._stopping:
-                break
+        while True:
+            with self._state:  # so that `stop()` either sees this connection or stops us here
+                if self._stopping.is_set():
+                    return
+                connection = self._connection = SelectConnection(
+                    self.parameters,
+                    on_open_callback=self._on_connection_open,
+                    on_open_error_callback=self._on_connection_open_error,
+                    on_close_callback=self._on_connection_closed,
+                )
+            connection.ioloop.start()
             # The loop stopped because the connection is gone: wait, then try again.
-            stop = threading.Event()
-            stop.wait(self._delay)
-            self._delay = min(self._delay * 2, self._reconnect_cap)
+            if self._stopping.wait(self._backoff.next_delay()):
+                return
+
+    def _set_ready(self, ready: bool) -> None:
+        with self._state:
+            self._ready = ready
+            self._state.notify_all()
 
     def _on_connection_open(self, connection: SelectConnection) -> None:
         connection.channel(on_open_callback=self._on_channel_open)
@@ -166,10 +196,10 @@ class ConfirmingPublisher:
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection: SelectConnection, reason: BaseException) -> None:
-        self._ready.clear()
+        self._set_ready(False)
         self._channel = None
         self._fail_pending()
-        if not self._stopping:
+        if not self._stopping.is_set():
             self.last_error = f"connection closed: {broker_error(reason)}"
             log.warning("broker_connection_lost", error=broker_error(reason))
         connection.ioloop.stop()
@@ -188,16 +218,16 @@ class ConfirmingPublisher:
 
     def _on_confirm_mode(self, _frame: pika.frame.Method[Any]) -> None:
         self._next_tag = 1
-        self._delay = self._reconnect_initial
+        self._backoff.reset()
         self.last_error = None
-        self._ready.set()
+        self._set_ready(True)
         log.info("broker_connected", exchange=self.exchange)
 
     def _on_channel_closed(self, channel: pika.channel.Channel, reason: BaseException) -> None:
-        self._ready.clear()
+        self._set_ready(False)
         self._channel = None
         self._fail_pending()
-        if self._stopping:  # our own shutdown closed it: nothing for an operator to look into
+        if self._stopping.is_set():  # our own shutdown closed it: nothing for an operator to look into
             log.info("broker_channel_closed", reason=str(reason))
         else:
             log.warning("broker_channel_closed", error=str(reason))
@@ -259,7 +289,7 @@ class ConfirmingPublisher:
         self._by_message_id.clear()
 
     def _close(self) -> None:
-        self._ready.clear()
+        self._set_ready(False)
         if self._connection is not None and self._connection.is_open:
             self._connection.close()
         elif self._connection is not None:

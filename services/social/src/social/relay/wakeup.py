@@ -10,6 +10,9 @@ every `poll_interval` seconds (50 ms by default): a cheap query on a partial ind
 
 from __future__ import annotations
 
+import contextlib
+import select
+import socket
 import threading
 import time
 from typing import TYPE_CHECKING
@@ -28,13 +31,14 @@ class Wakeup:
 
     def __init__(self, poll_interval: float) -> None:
         self.poll_interval = poll_interval
-        self._interrupt = threading.Event()
+        self._interrupted = threading.Event()
 
     def wait(self) -> None:
-        self._interrupt.wait(self.poll_interval)
+        self._interrupted.wait(self.poll_interval)
 
     def interrupt(self) -> None:
-        self._interrupt.set()
+        """End the wait in progress, and make every later one return at once (the relay is stopping)."""
+        self._interrupted.set()
 
     def close(self) -> None:
         pass
@@ -52,6 +56,16 @@ class PostgresWakeup(Wakeup):
         self.min_interval = min_interval
         self._last_wake = 0.0
         self._conn: psycopg.Connection[tuple[object, ...]] | None = None
+        # A NOTIFY wait is a wait on the connection's socket: `interrupt` writes to the other end
+        # of this pair, which the same `select` watches. Made by the first wait, closed by `close`.
+        self._waker: tuple[socket.socket, socket.socket] | None = None
+
+    def interrupt(self) -> None:
+        super().interrupt()
+        waker = self._waker
+        if waker is not None:
+            with contextlib.suppress(OSError):  # already closed, or already woken
+                waker[1].send(b"\0")
 
     def _listen(self) -> psycopg.Connection[tuple[object, ...]] | None:
         import psycopg  # only PostgreSQL deployments need the driver
@@ -68,18 +82,21 @@ class PostgresWakeup(Wakeup):
     def wait(self) -> None:
         import psycopg
 
+        if self._waker is None:
+            reader, writer = socket.socketpair()
+            writer.setblocking(False)
+            self._waker = (reader, writer)
         conn = self._listen()
-        if conn is None or self._interrupt.is_set():
+        if conn is None or self._interrupted.is_set():
             super().wait()
             return
         try:
-            for _ in conn.notifies(timeout=self.fallback_interval, stop_after=1):
-                break
+            select.select([conn.fileno(), self._waker[0].fileno()], [], [], self.fallback_interval)
             # The first event after a quiet spell goes at once; in a stream, the rest of the
             # window gathers more. Then drain the NOTIFYs that piled up: one batch covers them all.
             gather = self.min_interval - (time.monotonic() - self._last_wake)
             if gather > 0:
-                self._interrupt.wait(gather)  # returns at once when the relay is stopping
+                self._interrupted.wait(gather)  # returns at once when the relay is stopping
             for _ in conn.notifies(timeout=0):
                 pass
         except psycopg.Error:
@@ -89,3 +106,6 @@ class PostgresWakeup(Wakeup):
     def close(self) -> None:
         if self._conn is not None:
             self._conn.close()
+        if self._waker is not None:
+            for end in self._waker:
+                end.close()

@@ -16,11 +16,14 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from social.outbox.schema import outbox_events as outbox
-from social.relay.publisher import Confirmation, ConfirmingPublisher, Outgoing
+from social.relay.batches import MESSAGE_COLUMNS, message_of
+from social.relay.publisher import Confirmation, Publisher
 
 
 @dataclass(frozen=True)
 class ReplayWindow:
+    """Which published events to replay: by when they happened, and of which type."""
+
     since: datetime
     until: datetime | None = None
     event_type: str | None = None
@@ -39,7 +42,7 @@ def _pages(engine: Engine, window: ReplayWindow, size: int) -> Iterator[list[Any
     after = 0
     while True:
         query = (
-            sa.select(outbox.c.position, outbox.c.event_id, outbox.c.event_type, outbox.c.body, outbox.c.occurred_at)
+            sa.select(*MESSAGE_COLUMNS)
             .where(outbox.c.position > after, outbox.c.occurred_at >= window.since,
                    outbox.c.published_at.is_not(None))
             .order_by(outbox.c.position)
@@ -64,26 +67,24 @@ def count_replayable(engine: Engine, window: ReplayWindow) -> int:
 
 def replay_outbox(
     engine: Engine,
-    publisher: ConfirmingPublisher,
+    publisher: Publisher,
     window: ReplayWindow,
     *,
     batch_size: int = 500,
     confirm_timeout: float = 10.0,
     on_batch: Callable[[int], None] | None = None,
 ) -> int:
-    """Publish every published event in the window again, in order; returns how many."""
+    """Publish every published event in the window again, in order; returns how many.
+
+    Raises :class:`ReplayStopped` at the first event the broker does not confirm."""
     replayed = 0
     for page in _pages(engine, window, batch_size):
-        confirmations = publisher.publish(
-            [Outgoing(message_id=r.event_id, routing_key=r.event_type, body=r.body.encode(),  # type: ignore[attr-defined]
-                      timestamp=int(r.occurred_at.timestamp())) for r in page],  # type: ignore[attr-defined]
-            timeout=confirm_timeout,
-        )
+        confirmations = publisher.publish([message_of(row) for row in page], timeout=confirm_timeout)
         for row in page:
-            if confirmations[row.event_id] is not Confirmation.CONFIRMED:  # type: ignore[attr-defined]
-                raise ReplayStopped(
-                    f"the broker did not confirm event {row.event_id}: {confirmations[row.event_id].value}",  # type: ignore[attr-defined]
-                    replayed, row.occurred_at)  # type: ignore[attr-defined]
+            confirmation = confirmations.get(row.event_id, Confirmation.LOST)
+            if confirmation is not Confirmation.CONFIRMED:
+                raise ReplayStopped(f"the broker did not confirm event {row.event_id}: {confirmation.value}",
+                                    replayed, row.occurred_at)
             replayed += 1
         if on_batch is not None:
             on_batch(replayed)
