@@ -54,8 +54,10 @@ class RelayService:
     def run(self) -> None:
         """Connect, serve the probes, relay until :meth:`stop`; then close all of it."""
         self._publisher.start()
-        probes = serve_probes(self._http_bind, self._metrics.registry, self.readiness) if self._http_bind else None
+        probes = None
         try:
+            if self._http_bind is not None:
+                probes = serve_probes(self._http_bind, self._metrics.registry, self.readiness)
             if not self._publisher.wait_ready(_FIRST_CONNECT_WAIT) and not self._stopping.is_set():
                 log.warning("broker_not_reachable_yet", error=self._publisher.last_error,
                             note="follows keep working; events wait in the outbox")
