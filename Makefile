@@ -26,7 +26,7 @@ run: install
 
 ## test: every test: unit, integration (real RabbitMQ, PostgreSQL, SMTP) and end to end
 test: install
-	tools/ensure-test-machine
+	tools/ensure-machine
 	$(BIN)/pytest
 
 ## lint: ruff, mypy and the import contract between the services
@@ -39,6 +39,7 @@ lint: install
 ## bench/results.json, bench/chart.png and the README's benchmark block, then profiles the notifier
 ## (also after a failed measurement, whose failure is still the exit status)
 bench: install
+	tools/ensure-machine
 	bench/ensure-tools
 	$(BIN)/python -m bench; status=$$?; $(BIN)/python -m bench --profile && exit $$status
 

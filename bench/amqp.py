@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 import pika
 from microblog_contracts import EXCHANGE, USER_FOLLOWED
+from notifier.bootstrap import build_topology
 from notifier.settings import NotifierSettings
 from notifier.topology import Topology
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
@@ -20,7 +21,7 @@ ADMIN = "admin@microblog.test"
 
 def notifier_topology(amqp_url: str) -> Topology:
     """The topology `notifier run` declares with default settings."""
-    return Topology.from_settings(NotifierSettings(amqp_url=amqp_url, admins=[ADMIN]))
+    return build_topology(NotifierSettings(amqp_url=amqp_url, admins=[ADMIN]))
 
 
 @contextmanager

@@ -148,7 +148,7 @@ def notifier_drain(sink: SinkAddress, workdir: Path, *, events: int, connections
             if dead:
                 raise BenchError(f"{dead[0].name} exited during the drain:\n{dead[0].tail()}")
             if progress.stalled(sent.latest()):
-                raise BenchError(f"no mail sent for {STALL_SECONDS:.0f} s ({sent.latest():.0f} of {events}); "
+                raise BenchError(f"no mail sent for {STALL_SECONDS:.0f} s ({sent.latest() or 0:.0f} of {events}); "
                                  f"retried: {setback_reasons([p for p, _ in procs]) or 'none'}\n"
                                  f"{procs[0][0].tail()}")
             return (sent.latest() or 0) >= events

@@ -3,11 +3,12 @@ PostgreSQL database of its own, each removed afterwards even when the measuremen
 
 from __future__ import annotations
 
+import base64
+import json
 import os
-import shutil
 import socket
-import subprocess
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -52,29 +53,38 @@ def wait_for(probe: Callable[[], T], *, timeout: float, what: str, interval: flo
         time.sleep(interval)
 
 
-def _rabbitmqctl(*args: str) -> None:
-    subprocess.run(["rabbitmqctl", "-q", *args], check=True, capture_output=True, timeout=120)
+def rabbit_api(method: str, path: str, body: dict[str, str] | None = None) -> None:
+    """One call to RabbitMQ's management API (tools/ensure-machine enables it)."""
+    request = urllib.request.Request(
+        f"http://{RABBIT_HOST}:15672/api{path}", method=method,
+        data=None if body is None else json.dumps(body).encode(),
+        headers={"Authorization": "Basic " + base64.b64encode(b"guest:guest").decode(),
+                 "Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=60):  # noqa: S310 - a local broker
+            pass
+    except OSError as exc:
+        raise BenchError(f"RabbitMQ's management API: {method} {path}: {exc} (`rabbitmq-plugins enable "
+                         "rabbitmq_management`, which tools/ensure-machine does)") from None
 
 
 def require_rabbitmq() -> None:
     if not port_open(RABBIT_HOST, RABBIT_PORT):
         raise BenchError(f"RabbitMQ is not answering on {RABBIT_HOST}:{RABBIT_PORT}; "
                          "start it with `rabbitmq-server -detached`")
-    if shutil.which("rabbitmqctl") is None:
-        raise BenchError("rabbitmqctl is not on PATH: the bench makes a vhost per measurement with it")
 
 
 @contextmanager
 def rabbit_vhost(label: str) -> Iterator[str]:
     """A fresh vhost; yields its AMQP URL and deletes it afterwards, whatever happened."""
     require_rabbitmq()
-    name = f"bench-{label}-{uuid.uuid4().hex[:8]}"
-    _rabbitmqctl("add_vhost", name)
+    name = quote(f"bench-{label}-{uuid.uuid4().hex[:8]}", safe="")
+    rabbit_api("PUT", f"/vhosts/{name}")
     try:
-        _rabbitmqctl("set_permissions", "-p", name, "guest", ".*", ".*", ".*")
-        yield f"amqp://guest:guest@{RABBIT_HOST}:{RABBIT_PORT}/{quote(name, safe='')}"
+        rabbit_api("PUT", f"/permissions/{name}/guest", {"configure": ".*", "write": ".*", "read": ".*"})
+        yield f"amqp://guest:guest@{RABBIT_HOST}:{RABBIT_PORT}/{name}"
     finally:
-        _rabbitmqctl("delete_vhost", name)
+        rabbit_api("DELETE", f"/vhosts/{name}")
 
 
 @contextmanager

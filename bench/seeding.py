@@ -24,7 +24,7 @@ class Client:
 
 def seed_clients(database_url: str, followers: int, targets: int) -> tuple[list[Client], list[Client]]:
     """`followers` users `f0..` with tokens and `targets` users `t0..` to follow, committed."""
-    from social import create_app
+    from social.app import create_app
     from social.extensions import db
     from social.models import ApiToken, User
     from social.settings import SocialSettings

@@ -16,6 +16,11 @@ import sys
 import warnings
 from pathlib import Path
 
+import pytest
+
+#: A minute of measuring: part of `make test`, left out of the quick loop.
+pytestmark = pytest.mark.slow
+
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("latency", "drain_fast", "drain_slow", "e2e", "relay", "memory", "scale")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"

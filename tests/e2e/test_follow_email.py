@@ -7,11 +7,16 @@ import email.utils
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.support.amqp import publish
 from tests.support.proxy import TcpProxy
 from tests.support.smtp import SmtpServer
 from tests.support.system import running_system
 from tests.support.wait import wait_for
+
+#: Whole processes started and stopped: part of `make test`, left out of the quick loop.
+pytestmark = pytest.mark.slow
 
 
 def test_two_people_register_one_follows_the_other_and_the_mail_arrives(

@@ -64,7 +64,7 @@ def rabbit_api(method: str, path: str, body: dict[str, object] | None = None) ->
     except OSError as exc:
         pytest.fail(
             f"RabbitMQ's management API is not answering at {RABBIT_API} ({exc}); `make test` enables it "
-            "(tools/ensure-test-machine), or run `rabbitmq-plugins enable rabbitmq_management`",
+            "(tools/ensure-machine), or run `rabbitmq-plugins enable rabbitmq_management`",
             pytrace=False,
         )
     return json.loads(text) if text else None

@@ -228,9 +228,10 @@ def test_the_notifier_image_never_includes_the_social_service(
 
 
 @pytest.mark.parametrize("package", sorted(DOCKERFILES))
-def test_an_image_copies_only_the_contracts_and_its_own_service(package: str) -> None:
+def test_an_image_copies_only_the_shared_packages_and_its_own_service(package: str) -> None:
     sources = {str(Path(source)) for source in copied_sources(DOCKERFILES[package])}
-    assert sources == {"constraints.txt", "contracts", f"services/{package}"}
+    own = {"social": {"services/social"}, "notifier": {"services/notifier", "templates"}}[package]
+    assert sources == {"constraints.txt", "contracts", "plumbing", *own}
 
 
 @pytest.mark.parametrize("package", sorted(DOCKERFILES))

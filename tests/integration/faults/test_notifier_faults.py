@@ -8,6 +8,7 @@ import random
 import signal
 from pathlib import Path
 
+import pytest
 from microblog_contracts import MAX_EVENT_BYTES
 from notifier.failures import FAILURE_HEADER, REASON_HEADER
 
@@ -25,6 +26,9 @@ from tests.support.proxy import TcpProxy
 from tests.support.smtp import SmtpServer
 from tests.support.tally import event_ids, tally
 from tests.support.wait import wait_for
+
+#: Thousands of mails with faults injected: part of `make test`, left out of the quick loop.
+pytestmark = pytest.mark.slow
 
 QUEUE = "notifier.user-followed"
 DLQ = f"{QUEUE}.dead"

@@ -7,6 +7,8 @@ import signal
 import threading
 from pathlib import Path
 
+import pytest
+
 from tests.support.amqp import assert_nothing_came_back, wait_until_drained
 from tests.support.follows import follow_by_id, seed_users
 from tests.support.proxy import TcpProxy
@@ -15,6 +17,9 @@ from tests.support.social_app import build_app
 from tests.support.system import System
 from tests.support.tally import event_ids, tally
 from tests.support.wait import wait_for
+
+#: Thousands of follows with faults injected: part of `make test`, left out of the quick loop.
+pytestmark = pytest.mark.slow
 
 QUEUE = "notifier.user-followed"
 

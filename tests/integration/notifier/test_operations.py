@@ -6,6 +6,7 @@ import json
 import urllib.request
 from pathlib import Path
 
+import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.amqp import assert_nothing_came_back, publish_many, wait_until_drained
@@ -20,6 +21,7 @@ from tests.support.wait import wait_for
 QUEUE = "notifier.user-followed"
 
 
+@pytest.mark.slow
 def test_two_notifier_processes_share_2000_events_and_mail_each_once(
     amqp_url: str, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:

@@ -8,6 +8,8 @@ import signal
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
 from tests.support.amqp import message_count, publish_many, wait_until_drained
 from tests.support.cli import run_cli
 from tests.support.events import user_followed
@@ -86,6 +88,7 @@ def mail_history(amqp_url: str, smtp_server: SmtpServer, tmp_path: Path, count: 
     return [e.id for e in events], middle
 
 
+@pytest.mark.slow
 def test_a_stream_replay_from_the_middle_mails_nothing_again_and_with_a_fresh_ledger_exactly_the_rest(
     amqp_url: str, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
@@ -111,6 +114,7 @@ def test_a_stream_replay_from_the_middle_mails_nothing_again_and_with_a_fresh_le
     assert result.unexpected == 0, result
 
 
+@pytest.mark.slow
 def test_an_interrupted_replay_run_again_ends_with_every_event_mailed_once(
     amqp_url: str, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:

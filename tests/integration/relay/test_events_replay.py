@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.integration.relay.test_relay import SINK, bind_sink, running_relay
 from tests.support.amqp import message_count, take_all
 from tests.support.cli import run_cli
@@ -45,6 +47,7 @@ def test_events_replay_republishes_published_events_with_their_ids_and_can_run_t
     assert "not a time: 'yesterday'" in wrong.err
 
 
+@pytest.mark.slow
 def test_events_replay_says_when_the_broker_is_not_there(tmp_path: Path) -> None:
     database_url = f"sqlite:///{tmp_path / 'social.db'}"
     app = build_app(database_url)

@@ -32,3 +32,9 @@ def test_several_brokers_may_be_listed_and_a_bad_entry_is_named_with_its_passwor
         split_amqp_urls("amqp://u:p@mq1/%2F,http://u:s3cret@mq3")
     assert "s3cret" not in str(caught.value)
     assert masked("amqp://guest@mq1/") == "amqp://guest@mq1/"
+
+
+def test_a_broker_closing_the_connection_keeps_its_code_and_text() -> None:
+    closed = pika.exceptions.ConnectionClosedByBroker(320, "CONNECTION_FORCED - broker forced connection closure")
+    assert broker_error(closed) == "ConnectionClosedByBroker: 320; CONNECTION_FORCED - broker forced connection closure"
+    assert broker_error("timed out") == "timed out"

@@ -127,6 +127,7 @@ def build_notifier(
     make_transport = transport_factory or smtp_transports(settings)
     topology = build_topology(settings, kinds)
     metrics = NotifierMetrics()
+    metrics.prime(kinds.names)
     ledger = build_ledger(settings, store=store)
     pipeline = build_pipeline(settings, ledger, kinds=kinds, clock=clock)
     alerts = DeadLetterAlerts(
