@@ -26,7 +26,7 @@ def counts() -> tuple[int, int]:
 
 def test_a_follow_commits_the_follow_and_its_event_together(app: Flask) -> None:
     susan, bob = make_user("susan"), make_user("bob")
-    assert follows.follow(susan, bob, base_url=BASE_URL) is True
+    assert follows.follow(susan, bob) is True
     assert counts() == (1, 1)
 
 
@@ -46,7 +46,7 @@ def test_a_follow_whose_event_cannot_be_written_leaves_no_follow(app: Flask) -> 
     )
     db.session.commit()
     with pytest.raises(DBAPIError, match="outbox refused"):
-        follows.follow(susan, bob, base_url=BASE_URL)
+        follows.follow(susan, bob)
     assert counts() == (0, 0)
 
 
@@ -62,7 +62,7 @@ def test_two_identical_follows_at_once_make_one_follow_and_one_event(app: Flask)
             bob = db.session.scalars(select(User).filter_by(nickname="bob")).one()
             barrier.wait(timeout=10)
             try:
-                outcomes.append(follows.follow(susan, bob, base_url=BASE_URL))
+                outcomes.append(follows.follow(susan, bob))
             except BaseException as exc:
                 outcomes.append(exc)
 

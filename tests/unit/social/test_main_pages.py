@@ -116,11 +116,11 @@ def test_editing_the_profile_saves_about_me_and_locale(client: FlaskClient) -> N
     make_user("susan")
     log_in(client, "susan")
     assert "Edit profile" in text(client, "/edit_profile")
-    response = client.post("/edit_profile", data={"about_me": "New me", "locale": "ja"})
+    response = client.post("/edit_profile", data={"about_me": "New me", "locale": "ja", "time_zone": "Asia/Tokyo"})
     assert response.location == "/user/susan"
     user = db.session.scalars(select(User)).one()
     db.session.refresh(user)
-    assert (user.about_me, user.locale) == ("New me", "ja")
+    assert (user.about_me, user.locale, user.time_zone) == ("New me", "ja", "Asia/Tokyo")
 
 
 def test_editing_the_profile_refuses_too_long_text(client: FlaskClient) -> None:

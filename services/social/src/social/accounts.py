@@ -7,7 +7,10 @@ so every stored user can appear in a `user.followed` event. They are unique rega
 
 from __future__ import annotations
 
+import functools
+import re
 import unicodedata
+import zoneinfo
 
 from microblog_contracts import mail_address
 from microblog_contracts.user_followed import Nickname
@@ -33,6 +36,8 @@ LOCALES: dict[str, str] = {
     "zh-CN": "简体中文",
 }
 DEFAULT_LOCALE = "en"
+#: The contract's rule for a time zone name (:data:`microblog_contracts.profiles.TimeZone`).
+_TIME_ZONE_PATTERN = re.compile(r"[A-Za-z0-9_+\-/]{1,64}")
 
 _nickname = TypeAdapter(Nickname)
 #: Valid by the contract's rule, but as a URL path segment they mean "here" and "up".
@@ -96,3 +101,15 @@ def normalize_email(raw: str) -> str:
     if len(normalized) > EMAIL_MAX:
         raise InvalidEmail(f"An e-mail address has at most {EMAIL_MAX} characters.")
     return normalized
+
+
+@functools.cache
+def time_zone_names() -> tuple[str, ...]:
+    """The IANA time zone names a user may choose, sorted (read from the tz database once)."""
+    names = zoneinfo.available_timezones() | {"UTC"}
+    return tuple(sorted(name for name in names if _TIME_ZONE_PATTERN.fullmatch(name)))
+
+
+def is_time_zone(name: str) -> bool:
+    """Whether `name` is an IANA time zone name zoneinfo knows, such as `Europe/Berlin`."""
+    return name in time_zone_names()

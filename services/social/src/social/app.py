@@ -8,9 +8,10 @@ import sqlalchemy as sa
 from flask import Flask
 from microblog_plumbing.databases import sqlite_pragmas
 
-from social import api, auth, health, main
+from social import account, api, auth, health, main
 from social.errors import register_error_handlers
 from social.extensions import csrf, db, limiter, login, migrate
+from social.secrecy import protect_secret_pages
 from social.settings import SocialSettings
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -50,8 +51,10 @@ def create_app(settings: SocialSettings | None = None, **config: object) -> Flas
     app.register_blueprint(health.bp)
     app.register_blueprint(main.bp)
     app.register_blueprint(auth.bp)
+    app.register_blueprint(account.bp)
     app.register_blueprint(api.bp)
     register_error_handlers(app)
+    protect_secret_pages(app)
     return app
 
 

@@ -51,6 +51,7 @@ def serve() -> None:
     from gunicorn.app.base import BaseApplication
 
     from social.extensions import db
+    from social.secrecy import access_logger_class
 
     settings = _configured()
     app = _web_app(settings)
@@ -68,6 +69,8 @@ def serve() -> None:
                 "threads": settings.social_threads,
                 "accesslog": "-",
                 "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
+                # Tokens in link paths (/confirm/<token>...) are written as [redacted].
+                "logger_class": access_logger_class(),
                 "graceful_timeout": 20,
                 "post_fork": post_fork,
                 "proc_name": "social-web",

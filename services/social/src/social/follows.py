@@ -1,8 +1,8 @@
 """Following and unfollowing: the one place a follow is written, with its outbox event.
 
-The follow row and its `user.followed` event are added to one transaction and committed
-together, so an event exists exactly when the follow does. Nothing here talks to RabbitMQ or
-SMTP: the relay publishes the event after the commit.
+The follow row and its `user.followed` event (`user.unfollowed` when it is undone) are added to
+one transaction and committed together, so an event exists exactly when the change does. Nothing
+here talks to RabbitMQ or SMTP: the relay publishes the event after the commit.
 """
 
 from __future__ import annotations
@@ -13,8 +13,10 @@ from sqlalchemy.exc import IntegrityError
 
 from social.dbtypes import utcnow
 from social.extensions import db
+from social.mail.links import current_links
+from social.mail.profiles import mail_profile
 from social.models import CannotFollowSelf, User
-from social.outbox.events import user_followed_event
+from social.outbox.events import user_followed_event, user_unfollowed_event
 from social.outbox.models import record_event
 
 __all__ = ["CannotFollowSelf", "follow", "unfollow"]
@@ -22,7 +24,7 @@ __all__ = ["CannotFollowSelf", "follow", "unfollow"]
 log = structlog.get_logger("social.follows")
 
 
-def follow(follower: User, followed: User, *, base_url: str) -> bool:
+def follow(follower: User, followed: User) -> bool:
     """Make `follower` follow `followed` and commit; True if this created the follow.
 
     Raises :class:`CannotFollowSelf`. Following someone already followed changes and emits
@@ -33,7 +35,8 @@ def follow(follower: User, followed: User, *, base_url: str) -> bool:
         if not follower.follow(followed):
             return False
         try:
-            event = user_followed_event(follower, followed, base_url=base_url, at=utcnow())
+            links = current_links()
+            event = user_followed_event(follower, mail_profile(followed, links), base_url=links.base_url, at=utcnow())
         except ValidationError as exc:
             # Only an account made around sign-up's checks can get here (say, an address no
             # mail can go to): the follow stands, there is just nothing to tell anyone.
@@ -54,5 +57,6 @@ def unfollow(follower: User, followed: User) -> bool:
     """Make `follower` stop following `followed` and commit; False if they were not."""
     if not follower.unfollow(followed):
         return False
+    record_event(user_unfollowed_event(follower.id, followed.id, at=utcnow()))
     db.session.commit()
     return True

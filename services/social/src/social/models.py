@@ -1,4 +1,5 @@
-"""Users, who follows whom, and API tokens."""
+"""Users, who follows whom, and API tokens. The columns a user's mail depends on are in
+:class:`social.mail.state.MailState`."""
 
 from __future__ import annotations
 
@@ -8,13 +9,14 @@ from datetime import datetime, timedelta
 
 from flask_login import UserMixin
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ForeignKey, Integer, String, func, select
+from sqlalchemy import ForeignKey, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from social.accounts import ABOUT_ME_MAX, DEFAULT_LOCALE, EMAIL_MAX, NICKNAME_MAX, nickname_key
 from social.dbtypes import UTCDateTime, utcnow
 from social.extensions import db, login
+from social.mail.state import MailState
 
 #: How long a bearer token from `POST /api/tokens` is good for.
 TOKEN_LIFETIME = timedelta(hours=24)
@@ -38,7 +40,7 @@ class Follow(db.Model):  # type: ignore[name-defined,misc]
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
+class User(UserMixin, MailState, db.Model):  # type: ignore[name-defined,misc]
     """A Microblog account."""
 
     __tablename__ = "users"
@@ -53,6 +55,8 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
     locale: Mapped[str] = mapped_column(String(35), default=DEFAULT_LOCALE)
     last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: Set by a password reset: sessions, API tokens and reset links from before it stop working.
+    password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def __init__(self, *, nickname: str, email: str, **fields: object) -> None:
         super().__init__(
@@ -67,6 +71,13 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
 
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
+
+    def get_id(self) -> str:
+        """What the session cookie keeps: the id, and when the password last changed, so a
+        password reset ends every session made before it (see :func:`load_user`)."""
+        if self.password_changed_at is None:
+            return str(self.id)
+        return f"{self.id}.{_session_epoch(self.password_changed_at)}"
 
     def avatar(self, size: int) -> str:
         """The Gravatar identicon URL for this user's e-mail, `size` pixels square."""
@@ -86,12 +97,12 @@ class User(UserMixin, db.Model):  # type: ignore[name-defined,misc]
         return True
 
     def unfollow(self, user: User) -> bool:
-        """Delete the follow row from the session; False if there was none. The caller commits."""
-        row = db.session.get(Follow, (self.id, user.id))
-        if row is None:
-            return False
-        db.session.delete(row)
-        return True
+        """Delete the follow row in the session's transaction; False if there was none. The
+        caller commits. One DELETE, so of two racing unfollows only one finds the row."""
+        result = db.session.execute(
+            delete(Follow).where(Follow.follower_id == self.id, Follow.followed_id == user.id)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
 
     def follower_count(self) -> int:
         query = select(func.count()).select_from(Follow).where(Follow.followed_id == self.id)
@@ -160,5 +171,14 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
 
 @login.user_loader  # type: ignore[untyped-decorator]
 def load_user(user_id: str) -> User | None:
-    """Flask-Login's way back from the id in the session cookie to the user."""
-    return db.session.get(User, int(user_id)) if user_id.isdigit() else None
+    """Flask-Login's way back from the session cookie to the user; None (logged out) when the
+    password has changed since the session began."""
+    number = user_id.partition(".")[0]
+    user = db.session.get(User, int(number)) if number.isdigit() else None
+    if user is None or user.get_id() != user_id:
+        return None
+    return user
+
+
+def _session_epoch(moment: datetime) -> int:
+    return int(moment.timestamp() * 1_000_000)

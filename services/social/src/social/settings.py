@@ -41,6 +41,15 @@ class SocialSettings(BaseSettings):
     relay_confirm_timeout: float = Field(default=10.0, gt=0, le=600)
     relay_http_bind: str = Field(default="127.0.0.1:8082", pattern=r"^[^\s:]*:\d{1,5}$")
     login_rate_limit: str = Field(default="10 per minute")
+    password_reset_rate_limit: str = Field(
+        default="10 per hour", description="Password reset requests per client address."
+    )
+    password_reset_address_rate_limit: str = Field(
+        default="3 per hour", description="Password reset requests per e-mail address asked about."
+    )
+    confirmation_rate_limit: str = Field(
+        default="3 per hour", description="New confirmation links a user may ask for."
+    )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
@@ -53,7 +62,10 @@ class SocialSettings(BaseSettings):
             raise ValueError("the relay publishes to one broker: give one URL")
         return urls[0]
 
-    @field_validator("login_rate_limit")
+    @field_validator(
+        "login_rate_limit", "password_reset_rate_limit", "password_reset_address_rate_limit",
+        "confirmation_rate_limit",
+    )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
         try:

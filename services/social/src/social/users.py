@@ -6,7 +6,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from social.accounts import DEFAULT_LOCALE, is_valid_nickname, nickname_key
+from social.dbtypes import utcnow
 from social.extensions import db
+from social.mail.confirmations import send_confirmation
+from social.mail.profiles import record_profile_changed
 from social.models import User
 
 
@@ -49,7 +52,8 @@ def register(
     about_me: str | None = None,
     locale: str = DEFAULT_LOCALE,
 ) -> User:
-    """Create and commit a user from already normalized fields.
+    """Create and commit a user from already normalized fields, with their first profile
+    (`user.profile_changed`, version 1) and the link that confirms their address.
 
     Raises :class:`NicknameTaken` or :class:`EmailTaken`; the unique constraints
     decide when two sign-ups race, so the check-then-insert cannot let a duplicate through.
@@ -58,10 +62,14 @@ def register(
         raise NicknameTaken(nickname)
     if email_taken(email):
         raise EmailTaken(email)
-    user = User(nickname=nickname, email=email, about_me=about_me or None, locale=locale)
+    user = User(nickname=nickname, email=email, about_me=about_me or None, locale=locale, profile_version=1)
     user.set_password(password)
     db.session.add(user)
     try:
+        db.session.flush()  # the id the events name; a duplicate may already fail here
+        now = utcnow()
+        record_profile_changed(user, at=now)
+        send_confirmation(user, email, "signup", now=now)
         db.session.commit()
     except IntegrityError:
         db.session.rollback()

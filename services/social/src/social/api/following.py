@@ -10,7 +10,6 @@ from social.api.auth import token_user
 from social.api.errors import ApiError
 from social.api.users import user_or_404
 from social.models import CannotFollowSelf
-from social.settings import current_settings
 
 
 @bp.put("/users/me/following/<nickname>")
@@ -19,7 +18,7 @@ def follow(nickname: str) -> ResponseReturnValue:
     me = token_user()
     target = user_or_404(nickname)
     try:
-        follows.follow(me, target, base_url=current_settings().base_url)
+        follows.follow(me, target)
     except CannotFollowSelf:
         raise ApiError(422, "cannot_follow_self", "You cannot follow yourself.") from None
     return "", 204

@@ -9,30 +9,13 @@ from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
 from social.api import bp
+from social.api.openapi_account import ACCOUNT_MODELS, account_paths
+from social.api.openapi_parts import BEARER, NICKNAME_PARAM, OPTIONAL_BEARER, REF, json_response, operation
 from social.api.parsing import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE
 from social.api.schemas import ErrorOut, FollowersPage, TokenOut, UserCreate, UserOut
 from social.settings import current_settings
 
-_MODELS: list[type[BaseModel]] = [UserCreate, UserOut, FollowersPage, TokenOut, ErrorOut]
-_REF = "#/components/schemas/{model}"
-
-_ERRORS = {
-    400: "The body is not JSON (wrong Content-Type or malformed).",
-    401: "Missing, wrong, revoked or expired credentials.",
-    404: "No user has that nickname.",
-    409: "The nickname or e-mail address is taken.",
-    413: "The body is larger than 64 KiB.",
-    422: "A field or query parameter is invalid; `fields` says which and why.",
-    429: "Too many attempts; wait and retry.",
-}
-
-_NICKNAME_PARAM = {
-    "name": "nickname",
-    "in": "path",
-    "required": True,
-    "description": "A user's nickname, in any case.",
-    "schema": {"type": "string", "minLength": 1},
-}
+_MODELS: list[type[BaseModel]] = [UserCreate, UserOut, FollowersPage, TokenOut, ErrorOut, *ACCOUNT_MODELS]
 _PAGE_PARAMS = [
     {
         "name": "page",
@@ -52,8 +35,6 @@ _PAGE_PARAMS = [
         },
     },
 ]
-_BEARER: list[dict[str, list[str]]] = [{"bearerAuth": []}]
-_OPTIONAL_BEARER: list[dict[str, list[str]]] = [{}, {"bearerAuth": []}]
 
 
 @bp.get("/openapi.json")
@@ -63,17 +44,17 @@ def openapi_json() -> ResponseReturnValue:
 
 def openapi_document(base_url: str) -> dict[str, Any]:
     """The whole OpenAPI 3.1 document, with `base_url` as the server."""
-    _, defs = models_json_schema([(model, "validation") for model in _MODELS], ref_template=_REF)
+    _, defs = models_json_schema([(model, "validation") for model in _MODELS], ref_template=REF)
     return {
         "openapi": "3.1.0",
         "info": {
             "title": "Microblog social API",
             "version": "1.0.0",
-            "description": "Sign up, get a bearer token, follow people. Every error is "
-            '`{"error": code, "message": text}`.',
+            "description": "Sign up, get a bearer token, follow people, confirm your address and "
+            'choose what you are mailed about. Every error is `{"error": code, "message": text}`.',
         },
         "servers": [{"url": base_url}],
-        "paths": _paths(),
+        "paths": {**_paths(), **account_paths()},
         "components": {
             "schemas": defs.get("$defs", {}),
             "securitySchemes": {
@@ -95,13 +76,13 @@ def openapi_document(base_url: str) -> dict[str, Any]:
 def _paths() -> dict[str, Any]:
     return {
         "/api/users": {
-            "post": _op(
+            "post": operation(
                 "createUser",
                 "Sign up",
                 request=UserCreate,
                 security=[],
                 ok={
-                    201: _json(
+                    201: json_response(
                         "The new user, e-mail included.",
                         UserOut,
                         headers={
@@ -116,66 +97,66 @@ def _paths() -> dict[str, Any]:
             )
         },
         "/api/users/{nickname}": {
-            "get": _op(
+            "get": operation(
                 "getUser",
                 "A user's public profile",
                 description="The e-mail address is included only when the token's owner asks "
                 "about themselves.",
-                params=[_NICKNAME_PARAM],
-                security=_OPTIONAL_BEARER,
-                ok={200: _json("The profile.", UserOut)},
+                params=[NICKNAME_PARAM],
+                security=OPTIONAL_BEARER,
+                ok={200: json_response("The profile.", UserOut)},
                 errors=(401, 404),
             )
         },
         "/api/users/{nickname}/followers": {
-            "get": _op(
+            "get": operation(
                 "getFollowers",
                 "A user's followers, newest follow first",
-                params=[_NICKNAME_PARAM, *_PAGE_PARAMS],
-                security=_OPTIONAL_BEARER,
-                ok={200: _json("One page of followers.", FollowersPage)},
+                params=[NICKNAME_PARAM, *_PAGE_PARAMS],
+                security=OPTIONAL_BEARER,
+                ok={200: json_response("One page of followers.", FollowersPage)},
                 errors=(401, 404, 422),
             )
         },
         "/api/users/me/following/{nickname}": {
-            "put": _op(
+            "put": operation(
                 "follow",
                 "Follow a user",
                 description="Idempotent: 204 whether the follow is new or not. Following "
                 "yourself is a 422 (`cannot_follow_self`).",
-                params=[_NICKNAME_PARAM],
-                security=_BEARER,
+                params=[NICKNAME_PARAM],
+                security=BEARER,
                 ok={204: {"description": "You follow that user."}},
                 errors=(401, 404, 422),
             ),
-            "delete": _op(
+            "delete": operation(
                 "unfollow",
                 "Stop following a user",
                 description="Idempotent: 204 whether you followed that user or not.",
-                params=[_NICKNAME_PARAM],
-                security=_BEARER,
+                params=[NICKNAME_PARAM],
+                security=BEARER,
                 ok={204: {"description": "You do not follow that user."}},
                 errors=(401, 404),
             ),
         },
         "/api/tokens": {
-            "post": _op(
+            "post": operation(
                 "createToken",
                 "Trade your nickname and password for a bearer token",
                 security=[{"basicAuth": []}],
-                ok={200: _json("A token, valid for 24 hours; shown only this once.", TokenOut)},
+                ok={200: json_response("A token, valid for 24 hours; shown only this once.", TokenOut)},
                 errors=(401, 429),
             ),
-            "delete": _op(
+            "delete": operation(
                 "revokeToken",
                 "Revoke the bearer token this request carries",
-                security=_BEARER,
+                security=BEARER,
                 ok={204: {"description": "The token no longer works."}},
                 errors=(401,),
             ),
         },
         "/api/openapi.json": {
-            "get": _op(
+            "get": operation(
                 "openapi",
                 "This document",
                 security=[],
@@ -189,46 +170,3 @@ def _paths() -> dict[str, Any]:
             )
         },
     }
-
-
-def _op(
-    operation_id: str,
-    summary: str,
-    *,
-    ok: dict[int, Any],
-    errors: tuple[int, ...],
-    security: list[dict[str, list[str]]],
-    params: list[dict[str, Any]] | None = None,
-    request: type[BaseModel] | None = None,
-    description: str | None = None,
-) -> dict[str, Any]:
-    operation: dict[str, Any] = {"operationId": operation_id, "summary": summary}
-    if description:
-        operation["description"] = description
-    if params:
-        operation["parameters"] = params
-    if request is not None:
-        operation["requestBody"] = {
-            "required": True,
-            "content": {
-                "application/json": {"schema": {"$ref": _REF.format(model=request.__name__)}}
-            },
-        }
-    responses: dict[str, Any] = {str(code): body for code, body in ok.items()}
-    for code in errors:
-        responses[str(code)] = _json(_ERRORS[code], ErrorOut)
-    operation["responses"] = responses
-    operation["security"] = security
-    return operation
-
-
-def _json(
-    description: str, model: type[BaseModel], headers: dict[str, Any] | None = None
-) -> dict[str, Any]:
-    response: dict[str, Any] = {
-        "description": description,
-        "content": {"application/json": {"schema": {"$ref": _REF.format(model=model.__name__)}}},
-    }
-    if headers:
-        response["headers"] = headers
-    return response

@@ -84,8 +84,16 @@ def user_json(user: User, *, with_email: bool) -> dict[str, object]:
 
 
 def _user_out(user: User, *, with_email: bool) -> UserOut:
+    fields = public_fields(user)
+    if with_email:
+        fields["email"] = user.email
+    return UserOut.model_validate(fields)
+
+
+def public_fields(user: User) -> dict[str, object]:
+    """What anyone may see of `user`, as :class:`UserOut` names it."""
     base_url = current_settings().base_url
-    fields: dict[str, object] = {
+    return {
         "id": user.id,
         "nickname": user.nickname,
         "about_me": user.about_me,
@@ -95,6 +103,3 @@ def _user_out(user: User, *, with_email: bool) -> UserOut:
         "following_count": user.following_count(),
         "profile_url": profile_url(base_url, user.nickname),
     }
-    if with_email:
-        fields["email"] = user.email
-    return UserOut.model_validate(fields)

@@ -11,10 +11,10 @@ from social import follows, users
 from social.dbtypes import utcnow
 from social.extensions import db
 from social.forms import EmptyForm
+from social.mail.profiles import lock_profile, record_profile_changed
 from social.main import bp
 from social.main.forms import EditProfileForm
 from social.models import CannotFollowSelf, User
-from social.settings import current_settings
 
 FOLLOWERS_PER_PAGE = 20
 NEWEST_USERS = 20
@@ -56,7 +56,7 @@ def follow(nickname: str) -> ResponseReturnValue:
     target = _user_or_404(nickname)
     if EmptyForm().validate_on_submit():
         try:
-            follows.follow(_me(), target, base_url=current_settings().base_url)
+            follows.follow(_me(), target)
         except CannotFollowSelf:
             flash("You cannot follow yourself!")
         else:
@@ -82,14 +82,22 @@ def unfollow(nickname: str) -> ResponseReturnValue:
 def edit_profile() -> ResponseReturnValue:
     form = EditProfileForm()
     if form.validate_on_submit():
-        current_user.about_me = form.about_me.data or None
-        current_user.locale = form.locale.data
+        me = _me()
+        # The language and time zone are the mail's: a change of them is the notifier's to know.
+        mail_relevant = (form.locale.data, form.time_zone.data) != (me.locale, me.time_zone)
+        if mail_relevant:
+            lock_profile(me)
+        me.about_me = form.about_me.data or None
+        me.locale, me.time_zone = form.locale.data, form.time_zone.data
+        if mail_relevant:
+            record_profile_changed(me, at=utcnow())
         db.session.commit()
         flash("Your changes have been saved.")
         return redirect(url_for("main.user", nickname=current_user.nickname))
     if request.method == "GET":
         form.about_me.data = current_user.about_me
         form.locale.data = current_user.locale
+        form.time_zone.data = current_user.time_zone
     return render_template("main/edit_profile.html", title="Edit profile", form=form)
 
 

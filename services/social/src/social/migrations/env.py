@@ -9,6 +9,8 @@ import logging
 from logging.config import fileConfig
 from typing import Any
 
+import social.mail.history
+import social.mail.tokens
 import social.models
 import social.outbox.models
 from alembic import context

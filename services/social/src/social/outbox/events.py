@@ -6,15 +6,20 @@ from datetime import datetime
 from typing import Protocol
 from urllib.parse import quote
 
-from microblog_contracts import FollowedUser, Follower, UserFollowed, UserFollowedData
+from microblog_contracts import (
+    Follower,
+    MailProfile,
+    UserFollowed,
+    UserFollowedData,
+    UserUnfollowed,
+    UserUnfollowedData,
+)
 
 
-class _UserLike(Protocol):
+class _FollowerLike(Protocol):
     id: int
     nickname: str
-    email: str
     about_me: str | None
-    locale: str
 
     def avatar(self, size: int) -> str: ...
 
@@ -25,9 +30,10 @@ def profile_url(base_url: str, nickname: str) -> str:
 
 
 def user_followed_event(
-    follower: _UserLike, followed: _UserLike, *, base_url: str, at: datetime
+    follower: _FollowerLike, followed: MailProfile, *, base_url: str, at: datetime
 ) -> UserFollowed:
-    """The `user.followed` event for `follower` starting to follow `followed` at `at`."""
+    """The `user.followed` event (version 2) for `follower` starting to follow the user whose
+    mail profile is `followed`, at `at`."""
     return UserFollowed(
         time=at,
         data=UserFollowedData(
@@ -38,12 +44,14 @@ def user_followed_event(
                 avatar_url=follower.avatar(128),  # type: ignore[arg-type]
                 profile_url=profile_url(base_url, follower.nickname),  # type: ignore[arg-type]
             ),
-            followed=FollowedUser(
-                id=followed.id,
-                nickname=followed.nickname,
-                email=followed.email,
-                locale=followed.locale,
-            ),
+            followed=followed,
             followed_at=at,
         ),
+    )
+
+
+def user_unfollowed_event(follower_id: int, followed_id: int, *, at: datetime) -> UserUnfollowed:
+    """The `user.unfollowed` event for a follow undone at `at`."""
+    return UserUnfollowed(
+        time=at, data=UserUnfollowedData(follower_id=follower_id, followed_id=followed_id, unfollowed_at=at)
     )

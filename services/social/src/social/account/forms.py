@@ -1,0 +1,46 @@
+"""The forms of the account pages."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
+
+from social.accounts import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, InvalidEmail, normalize_email
+from social.mail.preferences import NOTICE_MODE_WORDS, OFFERED_NOTICE_MODES
+
+
+class AddressField(StringField):  # type: ignore[misc]
+    """An e-mail address, normalized as sign-up stores it (the form's `data` is the stored form)."""
+
+    def pre_validate(self, form: FlaskForm) -> None:
+        try:
+            self.data = normalize_email(str(getattr(self, "data", None) or "").strip())
+        except InvalidEmail as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class ChangeEmailForm(FlaskForm):  # type: ignore[misc]
+    email = AddressField("New e-mail address", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+
+
+class ResetPasswordRequestForm(FlaskForm):  # type: ignore[misc]
+    email = AddressField("E-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+
+
+class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
+    password = PasswordField(
+        "New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+    )
+    password2 = PasswordField(
+        "Repeat password",
+        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+    )
+
+
+class NotificationsForm(FlaskForm):  # type: ignore[misc]
+    follow_notices = SelectField(
+        "When someone follows you", choices=[(mode.value, NOTICE_MODE_WORDS[mode]) for mode in OFFERED_NOTICE_MODES]
+    )
+    announcements = BooleanField("Announcements about Microblog")

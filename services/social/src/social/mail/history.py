@@ -1,0 +1,56 @@
+"""A user's recent mail, as the notifier reported it (see :mod:`social.inbox`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Mapped
+
+from social.extensions import db
+from social.mail.schema import HISTORY_KEPT, mail_history
+from social.mail.words import OUTCOMES, kind_words, reason_words
+
+#: The most lines the settings page shows.
+RECENT_LIMIT = 50
+
+
+class MailHistory(db.Model):  # type: ignore[name-defined,misc]
+    __table__ = mail_history.to_metadata(db.metadata)
+
+    id: Mapped[str]
+    user_id: Mapped[int]
+    kind: Mapped[str]
+    event_id: Mapped[str]
+    outcome: Mapped[str]
+    reason: Mapped[str | None]
+    at: Mapped[datetime]
+    merged_into_at: Mapped[datetime | None]
+
+
+@dataclass(frozen=True)
+class MailLine:
+    """One mail as the settings page lists it."""
+
+    at: datetime
+    what: str
+    outcome: str
+    outcome_words: str
+    why: str | None
+
+
+def recent_mail(user_id: int, *, now: datetime) -> list[MailLine]:
+    """The user's mail of the last 30 days, newest first."""
+    rows = db.session.scalars(
+        select(MailHistory)
+        .where(MailHistory.user_id == user_id, MailHistory.at >= now - HISTORY_KEPT)
+        .order_by(MailHistory.at.desc(), MailHistory.id)
+        .limit(RECENT_LIMIT)
+    )
+    return [
+        MailLine(at=row.at, what=kind_words(row.kind), outcome=row.outcome,
+                 outcome_words=OUTCOMES.get(row.outcome, row.outcome),
+                 why=reason_words(row.reason, row.merged_into_at) if row.outcome != "sent" else None)
+        for row in rows
+    ]
