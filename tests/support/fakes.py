@@ -14,7 +14,18 @@ from typing import Any
 
 from notifier.errors import LedgerUnavailable, NotifierError
 from notifier.ledger.checkpoints import SavedRun, UnknownRun
-from notifier.ledger.records import DeliveryKey, DeliveryRecord, Lookup, Notice, NoticeKey
+from notifier.ledger.records import (
+    DeliveryKey,
+    DeliveryRecord,
+    Facts,
+    FactsQuery,
+    LedgerRecord,
+    Notice,
+    NoticeKey,
+    ProfileRecord,
+    SkipRecord,
+    SuppressionRecord,
+)
 from pika.spec import BasicProperties
 
 
@@ -74,7 +85,10 @@ class MemoryStore:
     def __init__(self) -> None:
         self.deliveries: dict[DeliveryKey, DeliveryRecord] = {}
         self.notices: dict[NoticeKey, Notice] = {}
-        self.commits: list[list[DeliveryRecord]] = []
+        self.profiles: dict[int, ProfileRecord] = {}
+        self.suppressions: dict[str, SuppressionRecord] = {}
+        self.skips: dict[tuple[str, str], SkipRecord] = {}
+        self.commits: list[list[LedgerRecord]] = []
         self.down = False
         self.hold_writes = threading.Event()
         self.hold_writes.set()
@@ -86,21 +100,45 @@ class MemoryStore:
     def ping(self) -> bool:
         return not self.down
 
-    def lookup(self, key: DeliveryKey, notice_key: NoticeKey | None) -> Lookup:
+    def facts(self, query: FactsQuery) -> Facts:
         self._check()
-        return Lookup(key in self.deliveries, self.notices.get(notice_key) if notice_key else None)
+        profile = self.profiles.get(query.user_id) if query.user_id is not None else None
+        suppression = self.suppressions.get(query.address) if query.address is not None else None
+        sent = 0
+        if query.sent_since is not None:
+            sent = sum(1 for r in self.deliveries.values() if r.key.recipient == query.address
+                       and r.key.kind in query.cap_kinds and r.delivered_at >= query.sent_since)
+        return Facts(query.key in self.deliveries,
+                     self.notices.get(query.notice_key) if query.notice_key else None,
+                     profile.profile if profile else None,
+                     suppression.suppressed_at if suppression else None, sent)
 
-    def write(self, records: Sequence[DeliveryRecord]) -> None:
+    def write(self, records: Sequence[LedgerRecord]) -> None:
         self.hold_writes.wait(10)
         self._check()
         for record in records:
-            self.deliveries.setdefault(record.key, record)
-            notice = record.notice
-            if notice is not None:
-                current = self.notices.get(notice.key)
-                if current is None or current.occurred_at <= notice.occurred_at:
-                    self.notices[notice.key] = notice
+            if isinstance(record, DeliveryRecord):
+                self.deliveries.setdefault(record.key, record)
+                notice = record.notice
+                if notice is not None:
+                    current = self.notices.get(notice.key)
+                    if current is None or current.occurred_at <= notice.occurred_at:
+                        self.notices[notice.key] = notice
+            elif isinstance(record, ProfileRecord):
+                known = self.profiles.get(record.profile.user_id)
+                if known is None or known.profile.version < record.profile.version:
+                    self.profiles[record.profile.user_id] = record
+            elif isinstance(record, SuppressionRecord):
+                self.suppressions[record.address] = record
+            elif isinstance(record, SkipRecord):
+                self.skips.setdefault((record.event_id, record.kind), record)
         self.commits.append(list(records))
+
+    def skipped(self, *, reason: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                limit: int = 1000) -> list[SkipRecord]:
+        found = [r for r in self.skips.values() if (reason is None or r.reason == reason)
+                 and (since is None or r.skipped_at >= since) and (until is None or r.skipped_at <= until)]
+        return sorted(found, key=lambda r: r.skipped_at, reverse=True)[:limit]
 
     def replay_runs(self) -> MemoryReplayRuns:
         return self.runs

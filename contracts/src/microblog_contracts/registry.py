@@ -4,16 +4,31 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
+from microblog_contracts import accounts, mail, profiles, user_followed
 from microblog_contracts.envelope import MAX_EVENT_BYTES, DecodeFailure, Envelope, EventDecodeError
-from microblog_contracts.user_followed import USER_FOLLOWED, USER_FOLLOWED_V1_SCHEMA, UserFollowed
+
+_MODELS: list[type[Envelope[Any]]] = [
+    user_followed.UserFollowedV1, user_followed.UserFollowed, user_followed.UserUnfollowed,
+    profiles.UserProfileChanged,
+    accounts.EmailConfirmationRequested, accounts.PasswordResetRequested, accounts.EmailChangeRequested,
+    mail.MailActivity, mail.MailBounced,
+]
+
+
+def _by_type(models: list[type[Envelope[Any]]]) -> dict[str, dict[str, type[Envelope[BaseModel]]]]:
+    found: dict[str, dict[str, type[Envelope[BaseModel]]]] = {}
+    for model in models:
+        fields = model.model_fields
+        found.setdefault(fields["type"].default, {})[fields["dataschema"].default] = model
+    return found
+
 
 #: Every event type and data schema version this contract knows, with its model.
-EVENT_TYPES: Mapping[str, Mapping[str, type[Envelope[BaseModel]]]] = {
-    USER_FOLLOWED: {USER_FOLLOWED_V1_SCHEMA: UserFollowed},  # type: ignore[dict-item]
-}
+EVENT_TYPES: Mapping[str, Mapping[str, type[Envelope[BaseModel]]]] = _by_type(_MODELS)
 
 _ENVELOPE_KEYS = ("specversion", "id", "type", "dataschema", "data")
 

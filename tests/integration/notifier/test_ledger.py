@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
-from notifier.ledger import DeliveryKey, DeliveryRecord, Ledger, Lookup, Notice, NoticeKey
+from notifier.ledger import DeliveryKey, DeliveryRecord, Facts, FactsQuery, Ledger, Notice, NoticeKey
 from notifier.ledger.store import SqlStore
 
 NOTICE = NoticeKey("follower_email", "7:8")
@@ -42,13 +42,13 @@ def test_a_recorded_delivery_and_its_notice_are_found_on_postgresql(postgres_url
     key = DeliveryKey("event-1", "bob@example.com", "follower_email")
     store.write([DeliveryRecord(key, "<event-1.follower_email@example.com>", now, Notice(NOTICE, "event-1", now))])
     store.write([DeliveryRecord(key, "<event-1.follower_email@example.com>", now, None)])  # a repeat is harmless
-    found = store.lookup(key, NOTICE)
+    found = store.facts(FactsQuery(key, NOTICE))
     assert found.delivered
     assert found.notice is not None
     assert found.notice.event_id == "event-1"
     assert abs((found.notice.occurred_at - now).total_seconds()) < 0.001
-    assert store.lookup(DeliveryKey("event-2", "bob@example.com", "follower_email"),
-                        NoticeKey("follower_email", "7:9")) == Lookup(False, None)
+    assert store.facts(FactsQuery(DeliveryKey("event-2", "bob@example.com", "follower_email"),
+                                  NoticeKey("follower_email", "7:9"))) == Facts(False, None)
     assert store.count() == 1
     store.dispose()
 
@@ -77,7 +77,7 @@ def test_many_threads_each_read_the_ledger_without_waiting_for_a_pool(tmp_path: 
 
         def look(n: int, store: SqlStore = store, barrier: threading.Barrier = barrier) -> bool:
             barrier.wait(10)  # all 40 threads hold their connection at once
-            return store.lookup(DeliveryKey(f"e{n}", "a@example.com", "follower_email"), None).delivered
+            return store.facts(FactsQuery(DeliveryKey(f"e{n}", "a@example.com", "follower_email"))).delivered
 
         with ThreadPoolExecutor(40) as pool:
             assert list(pool.map(look, range(40))) == [False] * 40
@@ -89,3 +89,38 @@ def test_the_database_file_is_readable_by_its_owner_only(tmp_path: Path) -> None
     store.create_schema()
     assert (tmp_path / "var" / "ledger.db").stat().st_mode & 0o777 == 0o600
     store.dispose()
+
+
+def test_everything_a_mail_depends_on_comes_back_in_one_look_on_both_databases(
+        tmp_path: Path, postgres_url: str) -> None:
+    from microblog_contracts import NoticeMode
+    from notifier.ledger import ProfileRecord, SkipRecord, SuppressionRecord
+
+    from tests.support.events import profile
+
+    now = datetime.now(UTC).replace(microsecond=0)
+    for url in (f"sqlite:///{tmp_path}/ledger.db", postgres_url):
+        store = SqlStore(url)
+        store.create_schema()
+        key = DeliveryKey("event-1", "bob@example.com", "follower_email")
+        store.write([
+            DeliveryRecord(key, "<m1>", now, Notice(NOTICE, "event-1", now)),
+            DeliveryRecord(DeliveryKey("event-2", "bob@example.com", "follower_email"), "<m2>", now),
+            DeliveryRecord(DeliveryKey("event-3", "bob@example.com", "password_reset"), "<m3>", now),
+            ProfileRecord(profile(version=2, follow_notices=NoticeMode.OFF), now),
+            ProfileRecord(profile(version=1), now),  # older: ignored
+            SuppressionRecord("bob@example.com", 100_000, now, "550 5.1.1 gone", "event-2"),
+            SkipRecord("event-4", "follower_email", 100_000, "example.com", "unconfirmed", "not confirmed", now),
+        ])
+        facts = store.facts(FactsQuery(DeliveryKey("event-9", "bob@example.com", "follower_email"), NOTICE,
+                                       user_id=100_000, address="bob@example.com",
+                                       sent_since=now.replace(year=now.year - 1), cap_kinds=("follower_email",)))
+        assert not facts.delivered
+        assert facts.notice is not None and facts.notice.event_id == "event-1"
+        assert facts.profile is not None
+        assert (facts.profile.version, facts.profile.preferences.follow_notices) == (2, NoticeMode.OFF)
+        assert facts.suppressed_at == now
+        assert facts.sent_recently == 2  # the password reset does not count toward the cap
+        assert store.facts(FactsQuery(key)).delivered
+        assert [s.event_id for s in store.skipped(reason="unconfirmed")] == ["event-4"]
+        store.dispose()

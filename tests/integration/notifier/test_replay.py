@@ -26,28 +26,32 @@ DLQ = f"{QUEUE}.dead"
 def test_a_dlq_replay_after_a_fix_delivers_every_dead_letter_once_and_a_second_replay_nothing(
     amqp_url: str, smtp_server: SmtpServer, tmp_path: Path
 ) -> None:
-    batch = [user_followed(email=f"user{n}@broken.example") for n in range(40)]
-    smtp_server.handler.responder = lambda env: "550 5.1.2 domain not configured yet"
+    # A relay host that defers every message (say, its quota ran out) outlasts the retries: an
+    # afternoon of mail is dead-lettered, to be replayed once the operator has it fixed.
+    batch = [user_followed(email=f"user{n}@example.org") for n in range(40)]
+    smtp_server.handler.responder = lambda env: "452 4.3.1 insufficient system storage"
     env = notifier_env(amqp_url, smtp_server, tmp_path)
-    with running_notifier(notifier_settings(amqp_url, smtp_server, tmp_path)):
+    settings = notifier_settings(amqp_url, smtp_server, tmp_path, notifier_retry_delays=["100ms"],
+                                 notifier_max_attempts=2)
+    with running_notifier(settings):
         publish_many(amqp_url, [(e.id, e.to_json_bytes()) for e in batch])
         wait_for(lambda: message_count(amqp_url, DLQ) == len(batch), timeout=30, what="every event dead-lettered")
 
         listed = run_cli(["notifier", "dlq", "list"], env)
         assert listed.code == 0, listed.err
         assert f"{len(batch)} dead letter(s) in {DLQ}" in listed.out
-        assert re.search(r"\s40\s+recipient_refused", listed.out)
+        assert re.search(r"\s40\s+smtp_unavailable", listed.out)
 
         shown = run_cli(["notifier", "dlq", "show", batch[0].id], env)
-        assert "550 5.1.2 domain not configured yet" in shown.out
+        assert "452 4.3.1 insufficient system storage" in shown.out
         assert batch[0].id in shown.out
 
         dry = run_cli(["notifier", "dlq", "replay", "--dry-run"], env)
         assert "would replay 40" in dry.out
         assert message_count(amqp_url, DLQ) == len(batch)
 
-        smtp_server.handler.responder = None  # the fix: the server takes the domain now
-        first = run_cli(["notifier", "dlq", "replay", "--reason", "550"], env)
+        smtp_server.handler.responder = None  # the fix: the relay host has room again
+        first = run_cli(["notifier", "dlq", "replay", "--reason", "452"], env)
         assert first.code == 0, first.err
         assert "replayed 40 dead letter(s)" in first.out
         wait_for(lambda: len(smtp_server.received) >= len(batch), timeout=30, what="the replayed mails")

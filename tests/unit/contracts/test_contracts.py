@@ -55,7 +55,7 @@ def mutate(change: dict[str, object]) -> bytes:
         (b"[1, 2]", DecodeFailure.NOT_CLOUDEVENT),
         (b'{"specversion": "1.0"}', DecodeFailure.NOT_CLOUDEVENT),
         (mutate({"type": "user.poked"}), DecodeFailure.UNKNOWN_TYPE),
-        (mutate({"dataschema": "urn:microblog:schema:user.followed:2"}), DecodeFailure.UNKNOWN_VERSION),
+        (mutate({"dataschema": "urn:microblog:schema:user.followed:99"}), DecodeFailure.UNKNOWN_VERSION),
         (mutate({"data": {"follower": {}}}), DecodeFailure.INVALID_DATA),
         (mutate({"id": "has spaces and\nnewlines"}), DecodeFailure.INVALID_DATA),
         (mutate({"time": "2026-01-01T00:00:00"}), DecodeFailure.INVALID_DATA),
@@ -80,3 +80,27 @@ def test_a_profile_url_must_be_http() -> None:
     document["data"]["follower"]["profile_url"] = "javascript:alert(1)"
     with pytest.raises(EventDecodeError):
         decode_event(json.dumps(document).encode())
+
+
+def test_a_follow_of_version_1_from_before_profiles_still_decodes() -> None:
+    from microblog_contracts import UserFollowedV1
+
+    from tests.support.events import user_followed_v1
+
+    old = user_followed_v1()
+    assert isinstance(decode_event(old.to_json_bytes()), UserFollowedV1)
+
+
+def test_ids_past_63_bits_are_refused_as_invalid_data() -> None:
+    document = json.loads(user_followed().to_json_bytes())
+    document["data"]["followed"]["user_id"] = 2**63
+    with pytest.raises(EventDecodeError) as caught:
+        decode_event(json.dumps(document).encode())
+    assert caught.value.failure is DecodeFailure.INVALID_DATA
+
+
+def test_every_event_the_services_exchange_survives_the_round_trip() -> None:
+    from tests.support.events import change_requested, confirmation_requested, profile, profile_changed, reset_requested
+
+    for event in (profile_changed(profile()), confirmation_requested(), reset_requested(), change_requested()):
+        assert decode_event(event.to_json_bytes()) == event

@@ -126,3 +126,27 @@ def test_a_result_for_a_delivery_no_longer_held_is_ignored(settlement: Settlemen
     settlement.settle([(d[0], SENT)])
     settlement.settle([(d[0], SENT)])
     assert channel.acked == [(1, True)]
+
+
+def test_social_is_told_what_became_of_each_mail_before_the_acks(
+        settlement: Settlement, channel: FakeChannel, publisher: FakeChannel) -> None:
+    import json
+
+    from notifier.pipeline import SkipReason
+
+    d = received(settlement, 3)
+    common = {"mail_kind": "follower_email", "user_id": 7, "recipient_domain": "example.com"}
+    settlement.settle([
+        (d[0], Result(Outcome.SENT, event_id="e1", **common)),
+        (d[1], Result(Outcome.SKIPPED, event_id="e2", skip=SkipReason.UNSUBSCRIBED, **common)),
+        (d[2], Result(Outcome.DEAD, event_id="e3", address="bob@example.com",
+                      failure=Failure.of(SmtpRecipientRefused("550 5.1.1 gone")), **common)),
+    ])
+    told = [p for p in publisher.published if p.exchange == "notifier.events"]
+    assert [p.routing_key for p in told] == ["mail.activity", "mail.bounced"]
+    entries = json.loads(told[0].body)["data"]["entries"]
+    assert [(e["event_id"], e["outcome"], e["reason"]) for e in entries] == [
+        ("e1", "sent", None), ("e2", "skipped", "unsubscribed"), ("e3", "failed", "recipient_refused")]
+    bounce = json.loads(told[1].body)["data"]
+    assert (bounce["address"], bounce["user_id"]) == ("bob@example.com", 7)
+    assert channel.acked_tags() == {1, 2, 3}

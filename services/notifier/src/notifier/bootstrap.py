@@ -13,6 +13,7 @@ from microblog_plumbing.probes import Check, serve_probes, stop_probes
 
 from notifier.alerts import DeadLetterAlerts
 from notifier.broker import connection_parameters
+from notifier.consent import Limits
 from notifier.consumer import Consumer
 from notifier.failures import FailurePolicy
 from notifier.kinds import KindRegistry, discover
@@ -20,7 +21,7 @@ from notifier.ledger import Ledger, LedgerStore
 from notifier.ledger.store import SqlStore
 from notifier.metrics import NotifierMetrics
 from notifier.mime import Sender
-from notifier.pipeline import Pipeline
+from notifier.pipeline import STATE_EVENT_TYPES, Pipeline
 from notifier.render import Renderer
 from notifier.reporting import Reporter
 from notifier.settings import NotifierSettings
@@ -86,8 +87,9 @@ def build_ledger(settings: NotifierSettings, *, store: LedgerStore | None = None
 
 
 def build_topology(settings: NotifierSettings, kinds: KindRegistry | None = None) -> Topology:
-    """The queues and bindings `settings` ask for, bound to the event types of every mail kind."""
-    return Topology.from_settings(settings, (kinds or discover()).event_types)
+    """The queues and bindings `settings` ask for, bound to the event types of every mail kind and
+    the state events (profiles) the notifier keeps."""
+    return Topology.from_settings(settings, (kinds or discover()).event_types + STATE_EVENT_TYPES)
 
 
 def build_policy(settings: NotifierSettings, topology: Topology) -> FailurePolicy:
@@ -103,7 +105,7 @@ def build_pipeline(settings: NotifierSettings, ledger: Ledger, *, kinds: KindReg
         renderer=Renderer(kinds.names, settings.templates_dir),
         ledger=ledger,
         sender=Sender.parse(settings.sender),
-        cooldown=settings.notifier_cooldown,
+        limits=Limits(cooldown=settings.notifier_cooldown, daily_cap=settings.notifier_daily_cap),
         clock=clock,
     )
 

@@ -100,8 +100,12 @@ def build_alternative(
     html: str,
     message_id: str,
     date: datetime,
+    headers: list[tuple[str, str]] | None = None,
 ) -> bytes:
-    """A complete multipart/alternative message (text and HTML) as CRLF-terminated bytes."""
+    """A complete multipart/alternative message (text and HTML) as CRLF-terminated bytes.
+
+    `headers` are added as they are (List-Unsubscribe and the like): each must be printable ASCII
+    on one line, or it is left out rather than risk a header it could smuggle in."""
     # "=_" never occurs in base64 text, so a boundary built on it cannot collide with a part.
     boundary = "==_" + "".join(c for c in message_id if c.isalnum())[:60]
     head = (
@@ -111,7 +115,8 @@ def build_alternative(
         f"Date: {_date_header(date)}\r\n"
         f"Message-ID: {message_id}\r\n"
         "Auto-Submitted: auto-generated\r\n"
-        "MIME-Version: 1.0\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in headers or () if _plain(value))
+        + "MIME-Version: 1.0\r\n"
         f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
         "\r\n"
     )
@@ -121,6 +126,10 @@ def build_alternative(
         f"--{boundary}--\r\n"
     )
     return (head + body).encode("ascii")
+
+
+def _plain(value: str) -> bool:
+    return value.isascii() and value.isprintable() and len(value) < 900
 
 
 def build_plain(*, sender: Sender, recipients: list[str], subject: str, text: str,

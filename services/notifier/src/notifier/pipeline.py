@@ -1,9 +1,9 @@
-"""What happens to one message: read the event, ask its mail kind for the mail, check the ledger
-and the cooldown, render, send, record.
+"""What happens to one message: read the event, ask its mail kind for the mail, gather what the
+ledger knows, decide (duplicate, consent, limits), render, send, record.
 
 The pipeline decides a :class:`Result`; it never talks to the broker. The consumer and the
-replays turn results into acks, retries and dead letters. A sent mail is reported only once
-the ledger has committed its record.
+replays turn results into acks, retries and dead letters. A sent or skipped mail, a refused
+address and a profile are reported only once the ledger has committed their record.
 """
 
 from __future__ import annotations
@@ -12,41 +12,56 @@ import enum
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime
 
-from microblog_contracts import EventDecodeError, decode_event
+from microblog_contracts import USER_PROFILE_CHANGED, EventDecodeError, UserProfileChanged, decode_event
 
-from notifier.errors import NotifierError
+from notifier.consent import CAP_WINDOW, Limits, Skip, SkipReason, newest_profile, why_not
+from notifier.errors import NotifierError, SmtpRecipientRefused
 from notifier.failures import Failure
-from notifier.kinds import KindRegistry, Mail
-from notifier.ledger import DeliveryKey, DeliveryRecord, Ledger, Notice, NoticeKey
+from notifier.kinds import KindRegistry, Mail, Policy
+from notifier.ledger import (
+    DeliveryKey,
+    DeliveryRecord,
+    Facts,
+    FactsQuery,
+    Ledger,
+    Notice,
+    NoticeKey,
+    ProfileRecord,
+    SkipRecord,
+    SuppressionRecord,
+)
 from notifier.mime import Sender, build_alternative, message_id_for
 from notifier.render import Renderer
 from notifier.transport import Transport
+
+#: Events that change what the notifier knows rather than asking for a mail.
+STATE_EVENT_TYPES = (USER_PROFILE_CHANGED,)
+
+__all__ = ["STATE_EVENT_TYPES", "Outcome", "Pipeline", "Result", "Settled", "SkipReason"]
 
 
 class Outcome(enum.StrEnum):
     SENT = "sent"
     DUPLICATE = "duplicate"  # the ledger says this mail already went out: folded
     SKIPPED = "skipped"  # deliberately not mailed; `Result.skip` says why
+    NOTED = "noted"  # a state event (a profile), recorded
     RETRY = "retry"  # a transient failure: try again later
     DEAD = "dead"  # cannot succeed: dead-letter it
 
 
-class SkipReason(enum.StrEnum):
-    """Why a mail was deliberately not sent."""
-
-    COOLDOWN = "cooldown"  # a mail about the same subject went out inside NOTIFIER_COOLDOWN
-
-
 @dataclass(frozen=True, slots=True)
 class Result:
-    """The outcome for one message, with what the logs, metrics and dead-letter headers need."""
+    """The outcome for one message, with what the logs, metrics, activity events and dead-letter
+    headers need. `address` is for the bounce event only: it is never logged."""
 
     outcome: Outcome
     event_id: str | None = None
     mail_kind: str | None = None
+    user_id: int | None = None
+    address: str | None = field(default=None, repr=False)
     recipient_domain: str | None = None
     failure: Failure | None = None
     skip: SkipReason | None = None
@@ -55,6 +70,7 @@ class Result:
     render_seconds: float = 0.0
     smtp_seconds: float = 0.0
     event_time: datetime | None = None
+    settled_at: datetime | None = None
 
 
 Settled = Callable[[Result], None]
@@ -89,80 +105,108 @@ class Pipeline:
         renderer: Renderer,
         ledger: Ledger,
         sender: Sender,
-        cooldown: timedelta,
+        limits: Limits,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.kinds = kinds
         self.renderer = renderer
         self.ledger = ledger
         self.sender = sender
-        self.cooldown = cooldown
+        self.limits = limits
         self.clock = clock
         self.message_id_domain = sender.address.rsplit("@", 1)[1]
+        self._capped_kinds = tuple(k.name for k in kinds.kinds if k.policy is Policy.NOTIFICATION)
         self._inflight = _Inflight()
 
     def process(self, body: bytes, transport: Transport, on_settled: Settled, *, resend: bool = False) -> None:
-        """Handle one message body; `on_settled` gets the result once it is final: for a sent mail
-        after the ledger committed it, for anything else at once. `resend` skips the ledger and
-        cooldown checks (an operator's deliberate replay)."""
-        mail = self._read(body)
-        if isinstance(mail, Result):
-            on_settled(mail)
+        """Handle one message body; `on_settled` gets the result once it is final: for anything
+        recorded, after the ledger committed it; for anything else, at once. `resend` mails again
+        what the ledger says was mailed, skipping the cooldown too (an operator's deliberate replay);
+        consent still applies."""
+        read = self._read(body)
+        if isinstance(read, Result):
+            on_settled(read)
+            return
+        if not isinstance(read, Mail):
+            self._note(read, on_settled)
             return
         # One at a time per subject (or mail): a second copy of the event, or a re-follow, waits
         # here and then finds the first one's ledger record (or cooldown) instead of mailing.
-        claim = (mail.kind, mail.cooldown_subject or mail.event_id)
+        claim = (read.kind, read.cooldown_subject or read.event_id)
         self._inflight.claim(claim)
         try:
-            self._deliver(mail, transport, on_settled, resend=resend)
+            self._deliver(read, transport, on_settled, resend=resend)
         finally:
             self._inflight.release(claim)
 
     def preview(self, body: bytes, *, resend: bool = False) -> Result:
-        """What :meth:`process` would decide for `body`, without rendering or sending anything:
+        """What :meth:`process` would decide for `body`, without sending or recording anything:
         SENT means it would be mailed."""
-        mail = self._read(body)
-        if isinstance(mail, Result):
-            return mail
+        read = self._read(body)
+        if isinstance(read, Result):
+            return read
+        if not isinstance(read, Mail):
+            return Result(Outcome.NOTED, event_id=read.id, event_time=read.time)
         try:
-            return self._check(mail, resend) or _result(mail, Outcome.SENT)
+            mail, decided = self._decide(read, resend)
         except NotifierError as exc:
-            return _result(mail, Outcome.RETRY, failure=Failure.of(exc))
+            return self._result(read, Outcome.RETRY, failure=Failure.of(exc))
+        if isinstance(decided, Skip):
+            return self._result(mail, Outcome.SKIPPED, skip=decided.reason, detail=decided.detail)
+        return decided or self._result(mail, Outcome.SENT)
 
     # -- the steps -----------------------------------------------------------------------------
 
-    def _read(self, body: bytes) -> Mail | Result:
-        """The mail a body asks for, or the result that ends it here (unreadable, no kind)."""
+    def _read(self, body: bytes) -> Mail | UserProfileChanged | Result:
+        """The mail a body asks for, a state event, or the result that ends it here."""
         try:
             event = decode_event(body)
         except EventDecodeError as exc:
             return Result(Outcome.DEAD, failure=Failure.unreadable(exc))
+        if isinstance(event, UserProfileChanged):
+            return event
         kind = self.kinds.for_event(event.type)
         if kind is None:
             return Result(Outcome.DEAD, event_id=event.id, event_time=event.time,
                           failure=Failure("unhandled_type", f"no mail kind handles {event.type}"))
         return kind.mail_for(event)
 
-    def _check(self, mail: Mail, resend: bool) -> Result | None:
-        """DUPLICATE or SKIPPED if the ledger says so; None when the mail should go."""
-        if resend:
-            return None
-        notice_key = NoticeKey(mail.kind, mail.cooldown_subject) if mail.cooldown_subject else None
-        known = self.ledger.lookup(_key(mail), notice_key)
-        if known.delivered:
-            return _result(mail, Outcome.DUPLICATE)
-        last = known.notice
-        refollow = last is not None and last.event_id != mail.event_id
-        if last is not None and refollow and abs(mail.occurred_at - last.occurred_at) < self.cooldown:
-            return _result(mail, Outcome.SKIPPED, skip=SkipReason.COOLDOWN,
-                           detail=f"mailed {last.event_id} within the cooldown")
-        return None
+    def _note(self, event: UserProfileChanged, on_settled: Settled) -> None:
+        profile = event.data.profile
+        done = Result(Outcome.NOTED, event_id=event.id, user_id=profile.user_id, event_time=event.time)
+        self.ledger.record(ProfileRecord(profile, event.data.changed_at), lambda: on_settled(done))
+
+    def _facts(self, mail: Mail, *, resend: bool) -> Facts:
+        notification = mail.policy is Policy.NOTIFICATION
+        capped = notification and self.limits.daily_cap > 0
+        return self.ledger.facts(FactsQuery(
+            key=_key(mail),
+            notice_key=NoticeKey(mail.kind, mail.cooldown_subject) if mail.cooldown_subject and not resend else None,
+            user_id=mail.recipient.user_id if notification else None,
+            address=mail.recipient.address if notification else None,
+            sent_since=self.clock() - CAP_WINDOW if capped else None,
+            cap_kinds=self._capped_kinds if capped else (),
+        ))
+
+    def _decide(self, mail: Mail, resend: bool) -> tuple[Mail, Result | Skip | None]:
+        """The mail as it would go (to the newest profile), and what stops it: a DUPLICATE result,
+        a Skip, or None when it should go."""
+        facts = self._facts(mail, resend=resend)
+        if facts.delivered and not resend:
+            return mail, self._result(mail, Outcome.DUPLICATE)
+        current = newest_profile(mail, facts)
+        if current.recipient.address != mail.recipient.address:  # the address changed since
+            facts = self._facts(current, resend=resend)
+        return current, why_not(current, facts, self.limits, self.clock())
 
     def _deliver(self, mail: Mail, transport: Transport, on_settled: Settled, *, resend: bool) -> None:
         try:
-            decided = self._check(mail, resend)
-            if decided is not None:
+            mail, decided = self._decide(mail, resend)
+            if isinstance(decided, Result):
                 on_settled(decided)
+                return
+            if isinstance(decided, Skip):
+                self._skip(mail, decided, on_settled)
                 return
             started = time.perf_counter()
             rendered = self.renderer.render(mail)
@@ -170,29 +214,61 @@ class Pipeline:
             message = build_alternative(
                 sender=self.sender, recipient=mail.recipient.address, subject=rendered.subject,
                 text=rendered.text, html=rendered.html, message_id=message_id, date=self.clock(),
+                headers=_list_headers(mail, self.message_id_domain),
             )
             built = time.perf_counter()
             reply = transport.send(self.sender.address, [mail.recipient.address], message)
             sent = time.perf_counter()
+        except SmtpRecipientRefused as exc:
+            self._refused(mail, Failure.of(exc), on_settled)
+            return
         except NotifierError as exc:
             failure = Failure.of(exc)
-            on_settled(_result(mail, Outcome.RETRY if failure.transient else Outcome.DEAD, failure=failure))
+            on_settled(self._result(mail, Outcome.RETRY if failure.transient else Outcome.DEAD, failure=failure))
             return
         notice = (Notice(NoticeKey(mail.kind, mail.cooldown_subject), mail.event_id, mail.occurred_at)
                   if mail.cooldown_subject else None)
-        record = DeliveryRecord(_key(mail), message_id, self.clock(), notice)
-        result = _result(mail, Outcome.SENT, smtp_reply=reply, render_seconds=built - started,
-                         smtp_seconds=sent - built)
+        now = self.clock()
+        result = self._result(mail, Outcome.SENT, smtp_reply=reply, render_seconds=built - started,
+                              smtp_seconds=sent - built, settled_at=now)
+        self.ledger.record(DeliveryRecord(_key(mail), message_id, now, notice), lambda: on_settled(result))
+
+    def _skip(self, mail: Mail, skip: Skip, on_settled: Settled) -> None:
+        now = self.clock()
+        result = self._result(mail, Outcome.SKIPPED, skip=skip.reason, detail=skip.detail, settled_at=now)
+        record = SkipRecord(mail.event_id, mail.kind, mail.recipient.user_id, mail.recipient.domain,
+                            skip.reason.value, skip.detail, now)
         self.ledger.record(record, lambda: on_settled(result))
+
+    def _refused(self, mail: Mail, failure: Failure, on_settled: Settled) -> None:
+        """A permanent refusal of the recipient: dead-letter it and stop mailing the address."""
+        now = self.clock()
+        result = self._result(mail, Outcome.DEAD, failure=failure, settled_at=now)
+        record = SuppressionRecord(mail.recipient.address, mail.recipient.user_id, now, failure.detail, mail.event_id)
+        self.ledger.record(record, lambda: on_settled(result))
+
+    def _result(self, mail: Mail, outcome: Outcome, **fields: object) -> Result:
+        return replace(_BLANK, outcome=outcome, event_id=mail.event_id, mail_kind=mail.kind,
+                       user_id=mail.recipient.user_id, address=mail.recipient.address,
+                       recipient_domain=mail.recipient.domain, event_time=mail.occurred_at,
+                       **fields)  # type: ignore[arg-type]
+
+
+_BLANK = Result(Outcome.SENT)
 
 
 def _key(mail: Mail) -> DeliveryKey:
     return DeliveryKey(mail.event_id, mail.recipient.address, mail.kind)
 
 
-_BLANK = Result(Outcome.SENT)
-
-
-def _result(mail: Mail, outcome: Outcome, **fields: object) -> Result:
-    return replace(_BLANK, outcome=outcome, event_id=mail.event_id, mail_kind=mail.kind,
-                   recipient_domain=mail.recipient.domain, event_time=mail.occurred_at, **fields)  # type: ignore[arg-type]
+def _list_headers(mail: Mail, domain: str) -> list[tuple[str, str]]:
+    """RFC 8058 one-click unsubscribe and RFC 2919 List-Id, for a notification that has a link."""
+    url = mail.unsubscribe_url
+    if url is None or mail.preference is None:
+        return []
+    list_name = mail.preference.value.replace("_", "-")
+    return [
+        ("List-Id", f"Microblog {mail.preference.value.replace('_', ' ')} <{list_name}.{domain}>"),
+        ("List-Unsubscribe", f"<{url}>"),
+        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+    ]

@@ -68,8 +68,9 @@ class Renderer:
     def render(self, mail: Mail) -> RenderedMail:
         """The subject, text and HTML of `mail`, from its kind's templates."""
         subject, text, html = self._templates[mail.kind]
+        context = {**mail.context, "unsubscribe_url": mail.unsubscribe_url}
         try:
-            parts = [template.render(mail.context) for template in (subject, text, html)]
+            parts = [template.render(context) for template in (subject, text, html)]
         except jinja2.TemplateError as exc:
             raise RenderError(f"{mail.kind}: {type(exc).__name__}: {exc}") from None
         # A subject is one line whatever the template says: no header can be smuggled in.

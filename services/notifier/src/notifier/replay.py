@@ -23,6 +23,7 @@ import structlog
 from microblog_contracts import EventDecodeError, decode_event
 from pika.spec import Basic, BasicProperties
 
+from notifier import activity
 from notifier.broker import CONNECTION_ERRORS, Received, copy_message, open_channels
 from notifier.errors import RepublishRefused
 from notifier.failures import Failure, FailurePolicy
@@ -264,6 +265,7 @@ class StreamReplay:
         self._summary.count(result)
         if result.outcome in (Outcome.RETRY, Outcome.DEAD) and not self._settle_failure(received, result):
             return
+        activity.publish(self._channels.publisher, activity.activity_events([result]))
         self._ack(tag)
         self._progress.finished.add(offset)
 

@@ -56,6 +56,7 @@ class NotifierSettings(BaseSettings):
     notifier_max_attempts: int = Field(default=6, ge=1, le=100)
     notifier_retry_jitter: float = Field(default=0.1, ge=0, lt=1)
     notifier_cooldown: timedelta = Field(default=timedelta(hours=24))
+    notifier_daily_cap: int = Field(default=50, ge=0, le=100_000, description="a day per address; 0: no cap")
     notifier_alert_interval: timedelta = Field(default=timedelta(minutes=15))
     notifier_database_url: str = "sqlite:///var/notifier.db"
     notifier_ledger_commit_interval: float = Field(default=0.02, gt=0, le=5)

@@ -16,6 +16,7 @@ from typing import Protocol
 import structlog
 from pika.spec import BasicProperties
 
+from notifier import activity
 from notifier.broker import PublishChannel, Received, copy_message
 from notifier.errors import RepublishRefused
 from notifier.failures import Disposition, Failure, FailurePolicy
@@ -86,13 +87,14 @@ class Settlement:
             self.channel.basic_nack(delivery.tag, requeue=True)
 
     def settle(self, results: Iterable[tuple[Delivery, Result]]) -> None:
-        """Carry out each result, then ack what may be acked."""
-        ready: set[int] = set()
+        """Carry out each result, tell social what became of the mails, then ack what may be acked."""
+        ready: dict[int, Result] = {}
         for delivery, result in results:
             if self.holds(delivery) and self._carry_out(delivery, result):
-                ready.add(delivery.tag)
+                ready[delivery.tag] = result
         if ready:
-            self._ack(ready)
+            activity.publish(self.publisher, activity.activity_events(ready.values()))
+            self._ack(set(ready))
 
     def _carry_out(self, delivery: Delivery, result: Result) -> bool:
         """Publish a failure's copy where the policy says; True if the delivery may now be acked."""

@@ -5,6 +5,7 @@ idempotently in one place.
                           --#--------------> social.events.log  stream, the event log for replay
     <queue>.retry.<ms>  delay queues: TTL, then dead-lettered back to <queue>
     <queue>.dead        dead letters, kept until an operator replays or purges them
+    notifier.events (topic)                                     what the notifier tells (mail.activity, mail.bounced)
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
 
-from microblog_contracts import EXCHANGE
+from microblog_contracts import EXCHANGE, NOTIFIER_EXCHANGE
 from pika.adapters.blocking_connection import BlockingChannel
 
 from notifier.settings import NotifierSettings
@@ -87,6 +88,7 @@ class Topology:
     def declare(self, channel: BlockingChannel) -> None:
         """Declare everything; safe to repeat, and the same on every notifier process."""
         channel.exchange_declare(self.exchange, exchange_type="topic", durable=True)
+        channel.exchange_declare(NOTIFIER_EXCHANGE, exchange_type="topic", durable=True)
         channel.queue_declare(self.queue, durable=True, arguments=self._work_queue_arguments())
         for routing_key in self.routing_keys:
             channel.queue_bind(self.queue, self.exchange, routing_key=routing_key)

@@ -9,6 +9,7 @@ from notifier.cli.dlq import dlq
 from notifier.cli.replay import replay
 from notifier.cli.run import run
 from notifier.cli.send_test import send_test
+from notifier.cli.skipped import skipped
 
 
 @click.group()
@@ -16,5 +17,5 @@ def main() -> None:
     """Microblog notifier: sends the mail that social's events call for."""
 
 
-for command in (run, send_test, dlq, replay):
+for command in (run, send_test, dlq, replay, skipped):
     main.add_command(command)

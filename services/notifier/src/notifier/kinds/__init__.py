@@ -14,18 +14,25 @@ import enum
 import importlib
 import pkgutil
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
 
+from microblog_contracts import MailProfile, Preference
 from microblog_contracts.envelope import Envelope
 
 
 class Policy(enum.StrEnum):
-    """How a kind of mail is treated on its way out."""
+    """How a kind of mail is treated on its way out.
 
-    TRANSACTIONAL = "transactional"  # asked for by its recipient (a confirmation, a reset)
-    NOTIFICATION = "notification"  # about something that happened; its recipient may turn it off
+    A transactional mail was asked for by its recipient (a confirmation link, a password reset):
+    it goes even to an unconfirmed or once-refused address, and never after its link expired. A
+    notification tells of something that happened: it goes only to a confirmed address that has
+    not been refused, when its recipient has not turned it off, and within the daily cap.
+    """
+
+    TRANSACTIONAL = "transactional"
+    NOTIFICATION = "notification"
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,15 +52,39 @@ class Recipient:
 
 @dataclass(frozen=True, slots=True)
 class Mail:
-    """One mail a kind asks for: to whom, about what, and what its templates see."""
+    """One mail a kind asks for: to whom, about what, and what its templates see.
+
+    Every kind's templates see the recipient's profile as `user` (for a notification, the latest
+    the notifier knows when the mail goes), besides what the kind adds.
+    """
 
     kind: str
+    policy: Policy
     event_id: str
     recipient: Recipient
     occurred_at: datetime
     context: Mapping[str, Any] = field(default_factory=dict)
     #: Mails of one kind about the same subject inside the cooldown are sent once (a re-follow).
     cooldown_subject: str | None = None
+    #: The recipient's profile as the event saw it (None for events from before profiles).
+    profile: MailProfile | None = None
+    #: The preference that turns this kind of mail off (notifications).
+    preference: Preference | None = None
+    #: A link in the mail stops working then: it is not sent after (transactional mail).
+    expires_at: datetime | None = None
+
+    def for_profile(self, profile: MailProfile) -> Mail:
+        """This mail to the recipient as `profile` (newer than the event's) describes them."""
+        recipient = Recipient(profile.user_id, str(profile.email).lower(), profile.nickname, profile.locale)
+        return replace(self, recipient=recipient, profile=profile, context={**self.context, "user": profile})
+
+    @property
+    def unsubscribe_url(self) -> str | None:
+        """The one-click unsubscribe link for this mail's preference, if it has one."""
+        if self.profile is None or self.preference is None:
+            return None
+        url = self.profile.unsubscribe_urls.get(self.preference)
+        return str(url) if url is not None else None
 
 
 class MailKind(Protocol):

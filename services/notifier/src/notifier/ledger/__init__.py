@@ -1,24 +1,39 @@
-"""The delivery ledger: which mails went out, so none goes twice.
+"""The delivery ledger: which mails went out, so none goes twice, and what the notifier must know
+before the next one (a recipient's latest profile, a refused address, the daily cap).
 
-:class:`Ledger` is all its callers see: `lookup` before a mail, `record(..., then)` after the SMTP
-server accepted it (`then` runs once the record is committed: that is when the message may be
-acked), `start/stop/flush` for its group-commit writer, and `create_schema`, which makes every
-table of the notifier's database. Records waiting for their commit are already visible to
-`lookup`, so a second copy of an event arriving meanwhile is folded, not mailed.
+:class:`Ledger` is all its callers see: `facts` before a mail, `record(..., then)` after it was
+sent or deliberately skipped (`then` runs once the record is committed: that is when the message
+may be acked), `start/stop/flush` for its group-commit writer, and `create_schema`, which makes
+every table of the notifier's database. Records waiting for their commit are already visible to
+`facts`, so a second copy of an event arriving meanwhile is folded, not mailed.
 """
 
 from __future__ import annotations
 
 import threading
+from collections import Counter
 from collections.abc import Callable, Sequence
+from datetime import datetime
 from typing import Protocol
 
 from notifier.errors import LedgerUnavailable
 from notifier.ledger.checkpoints import ReplayRuns
-from notifier.ledger.records import DeliveryKey, DeliveryRecord, Lookup, Notice, NoticeKey
+from notifier.ledger.records import (
+    DeliveryKey,
+    DeliveryRecord,
+    Facts,
+    FactsQuery,
+    LedgerRecord,
+    Notice,
+    NoticeKey,
+    ProfileRecord,
+    SkipRecord,
+    SuppressionRecord,
+)
 from notifier.ledger.writer import GroupCommitWriter
 
-__all__ = ["DeliveryKey", "DeliveryRecord", "Ledger", "LedgerStore", "Lookup", "Notice", "NoticeKey"]
+__all__ = ["DeliveryKey", "DeliveryRecord", "Facts", "FactsQuery", "Ledger", "LedgerRecord", "LedgerStore",
+           "Notice", "NoticeKey", "ProfileRecord", "SkipRecord", "SuppressionRecord"]
 
 
 class LedgerStore(Protocol):
@@ -28,23 +43,82 @@ class LedgerStore(Protocol):
 
     def ping(self) -> bool: ...
 
-    def lookup(self, key: DeliveryKey, notice_key: NoticeKey | None) -> Lookup: ...
+    def facts(self, query: FactsQuery) -> Facts: ...
 
-    def write(self, records: Sequence[DeliveryRecord]) -> None: ...
+    def write(self, records: Sequence[LedgerRecord]) -> None: ...
+
+    def skipped(self, *, reason: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                limit: int = 1000) -> list[SkipRecord]: ...
 
     def replay_runs(self) -> ReplayRuns: ...
 
     def dispose(self) -> None: ...
 
 
+class _Held:
+    """Records queued for the next commit, as `facts` must already see them."""
+
+    def __init__(self) -> None:
+        self.deliveries: dict[DeliveryKey, DeliveryRecord] = {}
+        self.notices: dict[NoticeKey, Notice] = {}
+        self.profiles: dict[int, ProfileRecord] = {}
+        self.suppressions: dict[str, SuppressionRecord] = {}
+        self.per_address: Counter[tuple[str, str]] = Counter()  # (address, kind) -> deliveries
+
+    def add(self, record: LedgerRecord) -> None:
+        if isinstance(record, DeliveryRecord):
+            self.deliveries[record.key] = record
+            self.per_address[(record.key.recipient, record.key.kind)] += 1
+            notice = record.notice
+            if notice is not None:
+                current = self.notices.get(notice.key)
+                if current is None or current.occurred_at <= notice.occurred_at:
+                    self.notices[notice.key] = notice
+        elif isinstance(record, ProfileRecord):
+            current_profile = self.profiles.get(record.profile.user_id)
+            if current_profile is None or current_profile.profile.version < record.profile.version:
+                self.profiles[record.profile.user_id] = record
+        elif isinstance(record, SuppressionRecord):
+            self.suppressions[record.address] = record
+
+    def release(self, record: LedgerRecord) -> None:
+        if isinstance(record, DeliveryRecord):
+            if self.deliveries.pop(record.key, None) is not None:
+                self.per_address[(record.key.recipient, record.key.kind)] -= 1
+                if not self.per_address[(record.key.recipient, record.key.kind)]:
+                    del self.per_address[(record.key.recipient, record.key.kind)]
+            if record.notice is not None and self.notices.get(record.notice.key) == record.notice:
+                del self.notices[record.notice.key]
+        elif isinstance(record, ProfileRecord):
+            if self.profiles.get(record.profile.user_id) is record:
+                del self.profiles[record.profile.user_id]
+        elif isinstance(record, SuppressionRecord) and self.suppressions.get(record.address) is record:
+            del self.suppressions[record.address]
+
+    def overlay(self, query: FactsQuery, found: Facts) -> Facts:
+        """`found` (committed) with what is held on top."""
+        notice = self.notices.get(query.notice_key) if query.notice_key is not None else None
+        if notice is None or (found.notice is not None and found.notice.occurred_at > notice.occurred_at):
+            notice = found.notice
+        held_profile = self.profiles.get(query.user_id) if query.user_id is not None else None
+        profile = found.profile
+        if held_profile is not None and (profile is None or profile.version < held_profile.profile.version):
+            profile = held_profile.profile
+        suppression = self.suppressions.get(query.address) if query.address is not None else None
+        suppressed_at = suppression.suppressed_at if suppression is not None else found.suppressed_at
+        sent = found.sent_recently
+        if query.sent_since is not None and query.address is not None:
+            sent += sum(self.per_address.get((query.address, kind), 0) for kind in query.cap_kinds)
+        return Facts(found.delivered or query.key in self.deliveries, notice, profile, suppressed_at, sent)
+
+
 class Ledger:
-    """Reads and group-writes delivery records; the one owner of its store and writer."""
+    """Reads and group-writes the ledger; the one owner of its store and writer."""
 
     def __init__(self, store: LedgerStore, *, commit_interval: float = 0.02, max_batch: int = 1000,
                  on_error: Callable[[LedgerUnavailable], None] | None = None) -> None:
         self._store = store
-        self._held: dict[DeliveryKey, DeliveryRecord] = {}
-        self._held_notices: dict[NoticeKey, Notice] = {}
+        self._held = _Held()
         self._lock = threading.Lock()
         self._writer = GroupCommitWriter(self._commit, interval=commit_interval, max_batch=max_batch,
                                          on_error=on_error)
@@ -77,34 +151,33 @@ class Ledger:
 
     # -- reading and recording -------------------------------------------------------------------
 
-    def lookup(self, key: DeliveryKey, notice_key: NoticeKey | None = None) -> Lookup:
-        """Whether `key` was mailed (committed, or about to be), and the last notice about
-        `notice_key`; raises LedgerUnavailable."""
+    def facts(self, query: FactsQuery) -> Facts:
+        """What `query` asks, committed or about to be; raises LedgerUnavailable."""
         with self._lock:
-            held = key in self._held
-            held_notice = self._held_notices.get(notice_key) if notice_key is not None else None
-        if held:
-            return Lookup(True, held_notice)
-        found = self._store.lookup(key, notice_key)
-        if held_notice is not None and (found.notice is None or found.notice.occurred_at <= held_notice.occurred_at):
-            return Lookup(found.delivered, held_notice)
-        return found
+            if query.key in self._held.deliveries:
+                return self._held.overlay(query, Facts(True))
+        found = self._store.facts(query)
+        with self._lock:
+            return self._held.overlay(query, found)
 
-    def record(self, record: DeliveryRecord, then: Callable[[], None]) -> None:
-        """Record a mail the server accepted; `then` runs (on the writer's thread) once committed."""
+    def lookup(self, key: DeliveryKey, notice_key: NoticeKey | None = None) -> Facts:
+        """Whether `key` was mailed, and the last notice about `notice_key`."""
+        return self.facts(FactsQuery(key, notice_key))
+
+    def record(self, record: LedgerRecord, then: Callable[[], None]) -> None:
+        """Record a mail sent or skipped, a refused address or a profile; `then` runs (on the
+        writer's thread) once it is committed."""
         with self._lock:
-            self._held[record.key] = record
-            notice = record.notice
-            if notice is not None:
-                current = self._held_notices.get(notice.key)
-                if current is None or current.occurred_at <= notice.occurred_at:
-                    self._held_notices[notice.key] = notice
+            self._held.add(record)
         self._writer.submit(record, then)
 
-    def _commit(self, records: Sequence[DeliveryRecord]) -> None:
+    def skipped(self, *, reason: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                limit: int = 1000) -> list[SkipRecord]:
+        """Mails deliberately not sent, newest first (`notifier skipped list`)."""
+        return self._store.skipped(reason=reason, since=since, until=until, limit=limit)
+
+    def _commit(self, records: Sequence[LedgerRecord]) -> None:
         self._store.write(records)
         with self._lock:
-            for r in records:
-                self._held.pop(r.key, None)
-                if r.notice is not None and self._held_notices.get(r.notice.key) == r.notice:
-                    del self._held_notices[r.notice.key]
+            for record in records:
+                self._held.release(record)

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from microblog_contracts import MailProfile
+
 
 @dataclass(frozen=True, slots=True)
 class DeliveryKey:
@@ -43,9 +45,62 @@ class DeliveryRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class Lookup:
-    """What the ledger knows before a mail goes out: whether it went already, and the last notice
-    about its subject."""
+class SkipRecord:
+    """A mail deliberately not sent, and why."""
+
+    event_id: str
+    kind: str
+    user_id: int | None
+    recipient_domain: str | None
+    reason: str
+    detail: str | None
+    skipped_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SuppressionRecord:
+    """An address the SMTP server refused for good."""
+
+    address: str
+    user_id: int | None
+    suppressed_at: datetime
+    reply: str
+    event_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ProfileRecord:
+    """A user's mail profile as `user.profile_changed` told it."""
+
+    profile: MailProfile
+    updated_at: datetime
+
+
+#: Everything the ledger's group commit writes.
+LedgerRecord = DeliveryRecord | SkipRecord | SuppressionRecord | ProfileRecord
+
+
+@dataclass(frozen=True, slots=True)
+class FactsQuery:
+    """What to look up before a mail goes out (one round trip to the database)."""
+
+    key: DeliveryKey
+    notice_key: NoticeKey | None = None
+    #: The recipient's user id, for their latest profile.
+    user_id: int | None = None
+    #: The address, for a suppression and (with `sent_since`) the daily cap.
+    address: str | None = None
+    #: Count the notifications (of `cap_kinds`) mailed to `address` since then.
+    sent_since: datetime | None = None
+    cap_kinds: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Facts:
+    """What the ledger knows before a mail goes out."""
 
     delivered: bool
     notice: Notice | None = None
+    profile: MailProfile | None = None
+    suppressed_at: datetime | None = None
+    sent_recently: int = 0

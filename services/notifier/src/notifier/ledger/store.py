@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import sqlalchemy as sa
+from microblog_contracts import MailProfile
 from microblog_plumbing.databases import database_error, prepare_sqlite_file, sqlite_pragmas
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
@@ -22,8 +23,26 @@ from sqlalchemy.pool import NullPool
 
 from notifier.errors import LedgerUnavailable
 from notifier.ledger.checkpoints import SqlReplayRuns
-from notifier.ledger.records import DeliveryKey, DeliveryRecord, Lookup, Notice, NoticeKey
-from notifier.ledger.tables import LEGACY_FOLLOW_NOTICES, deliveries, last_notices, metadata
+from notifier.ledger.records import (
+    DeliveryRecord,
+    Facts,
+    FactsQuery,
+    LedgerRecord,
+    Notice,
+    NoticeKey,
+    ProfileRecord,
+    SkipRecord,
+    SuppressionRecord,
+)
+from notifier.ledger.tables import (
+    LEGACY_FOLLOW_NOTICES,
+    deliveries,
+    last_notices,
+    metadata,
+    recipients,
+    skips,
+    suppressions,
+)
 
 
 def aware(value: object) -> datetime:
@@ -51,19 +70,19 @@ class SqlStore:
                 sa.event.listen(engine, "connect", sqlite_pragmas)
         self._insert = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
         self._driver_errors: tuple[type[Exception], ...] = (self._reader.dialect.loaded_dbapi.Error,)
-        mark = "?" if self._reader.dialect.paramstyle == "qmark" else "%s"
-        # Only the driver's placeholder style is formatted in; the values are bound parameters.
-        self._lookup_sql = (
-            f"SELECT 1, NULL, NULL FROM deliveries WHERE event_id = {mark} AND recipient = {mark} AND kind = {mark} "  # noqa: S608
-            f"UNION ALL SELECT 0, event_id, occurred_at FROM last_notices WHERE kind = {mark} AND subject = {mark}"
-        )
+        self._mark = "?" if self._reader.dialect.paramstyle == "qmark" else "%s"
+        self._facts_sql: dict[tuple[bool, bool, bool, int], str] = {}
         self._local = threading.local()
 
     def create_schema(self) -> None:
-        """Create every missing table (the ledger has no other schema history yet)."""
+        """Create every missing table and index (the ledger has no other schema history yet)."""
         for attempt in range(3):
             try:
                 metadata.create_all(self.engine)
+                with self.engine.begin() as conn:
+                    for table in metadata.sorted_tables:  # indexes added to tables that existed
+                        for index in table.indexes:
+                            index.create(conn, checkfirst=True)
                 self._adopt_legacy_notices()
                 return
             except SQLAlchemyError as exc:
@@ -97,17 +116,54 @@ class SqlStore:
         except SQLAlchemyError:
             return False
 
-    def lookup(self, key: DeliveryKey, notice_key: NoticeKey | None) -> Lookup:
-        """Whether `key` was mailed, and the last notice about `notice_key`: one round trip."""
-        kind, subject = (notice_key.kind, notice_key.subject) if notice_key else ("", "")
-        rows = self._read(self._lookup_sql, (key.event_id, key.recipient, key.kind, kind, subject))
-        delivered, notice = False, None
-        for is_delivery, event_id, occurred_at in rows:
-            if is_delivery:
+    # -- before a mail: one round trip -------------------------------------------------------------
+
+    def facts(self, query: FactsQuery) -> Facts:
+        """Everything `query` asks about, in one round trip."""
+        sql = self._sql_for(query)
+        params: list[object] = [query.key.event_id, query.key.recipient, query.key.kind]
+        if query.notice_key is not None:
+            params += [query.notice_key.kind, query.notice_key.subject]
+        if query.user_id is not None:
+            params.append(query.user_id)
+        if query.address is not None:
+            params.append(query.address)
+            if query.sent_since is not None:
+                params += [query.address, naive_utc(query.sent_since), *query.cap_kinds]
+        delivered, notice, profile, suppressed_at, sent = False, None, None, None, 0
+        for tag, a, b in self._read(sql, tuple(params)):
+            if tag == "d":
                 delivered = True
-            elif notice_key is not None:
-                notice = Notice(notice_key, str(event_id), aware(occurred_at))
-        return Lookup(delivered, notice)
+            elif tag == "n" and query.notice_key is not None:
+                notice = Notice(query.notice_key, str(a), aware(b))
+            elif tag == "p":
+                profile = MailProfile.model_validate_json(str(a))
+            elif tag == "s":
+                suppressed_at = aware(b)
+            elif tag == "c":
+                sent = int(a)
+        return Facts(delivered, notice, profile, suppressed_at, sent)
+
+    def _sql_for(self, query: FactsQuery) -> str:
+        shape = (query.notice_key is not None, query.user_id is not None, query.address is not None,
+                 len(query.cap_kinds) if query.sent_since is not None and query.address is not None else -1)
+        sql = self._facts_sql.get(shape)
+        if sql is None:
+            m = self._mark
+            # Only the driver's placeholder style is formatted in; the values are bound parameters.
+            parts = [f"SELECT 'd', NULL, NULL FROM deliveries WHERE event_id = {m} AND recipient = {m} AND kind = {m}"]  # noqa: S608
+            if shape[0]:
+                parts.append(f"SELECT 'n', event_id, occurred_at FROM last_notices WHERE kind = {m} AND subject = {m}")  # noqa: S608
+            if shape[1]:
+                parts.append(f"SELECT 'p', profile, NULL FROM recipients WHERE user_id = {m}")  # noqa: S608
+            if shape[2]:
+                parts.append(f"SELECT 's', NULL, suppressed_at FROM suppressions WHERE address = {m}")  # noqa: S608
+            if shape[3] >= 0:
+                kinds = ", ".join([m] * shape[3]) or "NULL"
+                parts.append(f"SELECT 'c', CAST(COUNT(*) AS VARCHAR(20)), NULL FROM deliveries WHERE recipient = {m} "  # noqa: S608
+                             f"AND delivered_at >= {m} AND kind IN ({kinds})")
+            sql = self._facts_sql[shape] = " UNION ALL ".join(parts)
+        return sql
 
     def _read(self, sql: str, params: tuple[object, ...]) -> list[tuple[Any, ...]]:
         connection = getattr(self._local, "connection", None)
@@ -129,34 +185,98 @@ class SqlStore:
             self._local.connection = None
             raise LedgerUnavailable(database_error(exc)) from None
 
-    def write(self, records: Sequence[DeliveryRecord]) -> None:
-        """Commit `records` in one transaction; a delivery already there is left as it is, a notice
-        is replaced only by a later one."""
+    # -- group writes --------------------------------------------------------------------------------
+
+    def write(self, records: Sequence[LedgerRecord]) -> None:
+        """Commit `records` in one transaction. A delivery or skip already there is left as it is,
+        a notice and a profile are replaced only by a later one, a suppression by the latest."""
         if not records:
             return
-        rows = [{"event_id": r.key.event_id, "recipient": r.key.recipient, "kind": r.key.kind,
-                 "message_id": r.message_id, "delivered_at": naive_utc(r.delivered_at)} for r in records]
+        try:
+            with self.engine.begin() as conn:
+                self._write_deliveries(conn, [r for r in records if isinstance(r, DeliveryRecord)])
+                self._write_skips(conn, [r for r in records if isinstance(r, SkipRecord)])
+                self._write_suppressions(conn, [r for r in records if isinstance(r, SuppressionRecord)])
+                self._write_profiles(conn, [r for r in records if isinstance(r, ProfileRecord)])
+        except SQLAlchemyError as exc:
+            raise LedgerUnavailable(database_error(exc)) from None
+
+    def _write_deliveries(self, conn: sa.Connection, records: list[DeliveryRecord]) -> None:
+        if not records:
+            return
+        conn.execute(self._insert(deliveries).on_conflict_do_nothing(), [
+            {"event_id": r.key.event_id, "recipient": r.key.recipient, "kind": r.key.kind,
+             "message_id": r.message_id, "delivered_at": naive_utc(r.delivered_at)} for r in records])
         latest: dict[NoticeKey, Notice] = {}
         for r in records:
             if r.notice is not None and (r.notice.key not in latest
                                          or latest[r.notice.key].occurred_at <= r.notice.occurred_at):
                 latest[r.notice.key] = r.notice
+        if latest:
+            stmt = self._insert(last_notices)
+            conn.execute(
+                stmt.on_conflict_do_update(
+                    index_elements=["kind", "subject"],
+                    set_={"event_id": stmt.excluded.event_id, "occurred_at": stmt.excluded.occurred_at},
+                    where=stmt.excluded.occurred_at >= last_notices.c.occurred_at,
+                ),
+                [{"kind": n.key.kind, "subject": n.key.subject, "event_id": n.event_id,
+                  "occurred_at": naive_utc(n.occurred_at)} for n in latest.values()],
+            )
+
+    def _write_skips(self, conn: sa.Connection, records: list[SkipRecord]) -> None:
+        if records:
+            conn.execute(self._insert(skips).on_conflict_do_nothing(), [
+                {"event_id": r.event_id, "kind": r.kind, "user_id": r.user_id, "recipient_domain": r.recipient_domain,
+                 "reason": r.reason, "detail": (r.detail or "")[:500] or None, "skipped_at": naive_utc(r.skipped_at)}
+                for r in records])
+
+    def _write_suppressions(self, conn: sa.Connection, records: list[SuppressionRecord]) -> None:
+        if not records:
+            return
+        stmt = self._insert(suppressions)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["address"],
+            set_={c: getattr(stmt.excluded, c) for c in ("user_id", "suppressed_at", "reply", "event_id")},
+        ), [{"address": r.address, "user_id": r.user_id, "suppressed_at": naive_utc(r.suppressed_at),
+             "reply": r.reply[:500], "event_id": r.event_id} for r in records])
+
+    def _write_profiles(self, conn: sa.Connection, records: list[ProfileRecord]) -> None:
+        latest: dict[int, ProfileRecord] = {}
+        for r in records:
+            current = latest.get(r.profile.user_id)
+            if current is None or current.profile.version < r.profile.version:
+                latest[r.profile.user_id] = r
+        if not latest:
+            return
+        stmt = self._insert(recipients)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={"version": stmt.excluded.version, "profile": stmt.excluded.profile,
+                  "updated_at": stmt.excluded.updated_at},
+            where=stmt.excluded.version > recipients.c.version,
+        ), [{"user_id": r.profile.user_id, "version": r.profile.version, "profile": r.profile.model_dump_json(),
+             "updated_at": naive_utc(r.updated_at)} for r in latest.values()])
+
+    # -- for operators ------------------------------------------------------------------------------
+
+    def skipped(self, *, reason: str | None = None, since: datetime | None = None, until: datetime | None = None,
+                limit: int = 1000) -> list[SkipRecord]:
+        """Skipped mails, newest first, filtered."""
+        query = sa.select(skips).order_by(skips.c.skipped_at.desc()).limit(limit)
+        if reason is not None:
+            query = query.where(skips.c.reason == reason)
+        if since is not None:
+            query = query.where(skips.c.skipped_at >= naive_utc(since))
+        if until is not None:
+            query = query.where(skips.c.skipped_at <= naive_utc(until))
         try:
-            with self.engine.begin() as conn:
-                conn.execute(self._insert(deliveries).on_conflict_do_nothing(), rows)
-                if latest:
-                    stmt = self._insert(last_notices)
-                    conn.execute(
-                        stmt.on_conflict_do_update(
-                            index_elements=["kind", "subject"],
-                            set_={"event_id": stmt.excluded.event_id, "occurred_at": stmt.excluded.occurred_at},
-                            where=stmt.excluded.occurred_at >= last_notices.c.occurred_at,
-                        ),
-                        [{"kind": n.key.kind, "subject": n.key.subject, "event_id": n.event_id,
-                          "occurred_at": naive_utc(n.occurred_at)} for n in latest.values()],
-                    )
+            with self.engine.connect() as conn:
+                rows = conn.execute(query).all()
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(database_error(exc)) from None
+        return [SkipRecord(r.event_id, r.kind, r.user_id, r.recipient_domain, r.reason, r.detail,
+                           aware(r.skipped_at)) for r in rows]
 
     def count(self) -> int:
         """How many deliveries are recorded."""

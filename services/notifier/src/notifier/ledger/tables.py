@@ -15,6 +15,45 @@ deliveries = sa.Table(
     sa.Column("kind", sa.String(64), primary_key=True),
     sa.Column("message_id", sa.String(400), nullable=False),
     sa.Column("delivered_at", sa.DateTime(), nullable=False),
+    # The daily cap counts an address's notifications of the last 24 hours.
+    sa.Index("ix_deliveries_recipient_delivered_at", "recipient", "delivered_at"),
+)
+
+#: The latest mail profile of each user social told of (`user.profile_changed`): what a mail
+#: waiting in a queue or a retry goes by when it is sent.
+recipients = sa.Table(
+    "recipients",
+    metadata,
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("version", sa.BigInteger, nullable=False),
+    sa.Column("profile", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.DateTime(), nullable=False),
+)
+
+#: Addresses the SMTP server refused for good: no notification goes to them until the user
+#: confirms the address again (a confirmation after `suppressed_at` lifts it).
+suppressions = sa.Table(
+    "suppressions",
+    metadata,
+    sa.Column("address", sa.String(320), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=True),
+    sa.Column("suppressed_at", sa.DateTime(), nullable=False),
+    sa.Column("reply", sa.String(500), nullable=False),
+    sa.Column("event_id", sa.String(128), nullable=False),
+)
+
+#: Every mail deliberately not sent, with its reason (`notifier skipped list`).
+skips = sa.Table(
+    "skips",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("kind", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=True),
+    sa.Column("recipient_domain", sa.String(255), nullable=True),
+    sa.Column("reason", sa.String(64), nullable=False),
+    sa.Column("detail", sa.String(500), nullable=True),
+    sa.Column("skipped_at", sa.DateTime(), nullable=False),
+    sa.Index("ix_skips_skipped_at", "skipped_at"),
 )
 
 #: The last mail of a kind about a subject (a follower and the user they follow), for the cooldown.

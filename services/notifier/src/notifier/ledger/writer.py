@@ -13,10 +13,10 @@ from collections.abc import Callable, Sequence
 from microblog_plumbing.backoff import Backoff
 
 from notifier.errors import LedgerUnavailable
-from notifier.ledger.records import DeliveryRecord
+from notifier.ledger.records import LedgerRecord
 
 Committed = Callable[[], None]
-Commit = Callable[[Sequence[DeliveryRecord]], None]
+Commit = Callable[[Sequence[LedgerRecord]], None]
 
 
 class GroupCommitWriter:
@@ -30,7 +30,7 @@ class GroupCommitWriter:
         self.max_batch = max_batch
         self._on_error = on_error
         self._backoff = backoff or Backoff(initial=0.1, cap=5.0)
-        self._queue: list[tuple[DeliveryRecord, Committed]] = []
+        self._queue: list[tuple[LedgerRecord, Committed]] = []
         self._cond = threading.Condition()
         self._stopping = False
         self._thread = threading.Thread(target=self._run, name="ledger-writer", daemon=True)
@@ -40,7 +40,7 @@ class GroupCommitWriter:
     def start(self) -> None:
         self._thread.start()
 
-    def submit(self, record: DeliveryRecord, on_committed: Committed) -> None:
+    def submit(self, record: LedgerRecord, on_committed: Committed) -> None:
         """Queue `record`; `on_committed` runs (on the writer thread) once it is durable."""
         with self._cond:
             self._queue.append((record, on_committed))
