@@ -3,26 +3,37 @@
 from __future__ import annotations
 
 import base64
+from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import upgrade
+from microblog_contracts import Envelope, decode_event
+from pydantic import BaseModel
 from social.app import create_app
 from social.extensions import db
 from social.models import User
+from social.outbox.models import OutboxEvent
 from social.settings import SocialSettings
+from sqlalchemy import select
 
 BASE_URL = "http://social.test"
 PASSWORD = "correct horse battery"
+RATE_LIMITS = ("login_rate_limit", "password_reset_rate_limit", "password_reset_address_rate_limit",
+               "confirmation_rate_limit")
 
 
 def build_app(database_url: str, *, migrate: bool = True, **config: object) -> Flask:
-    """A test app on `database_url`, its schema made by the migrations (or `create_all`)."""
+    """A test app on `database_url`, its schema made by the migrations (or `create_all`).
+
+    Rate limits are out of the way unless `config` names one (`login_rate_limit="3 per minute"`).
+    """
+    limits = {name: str(config.pop(name, "1000 per minute")) for name in RATE_LIMITS}
     settings = SocialSettings(
         database_url=database_url,
         secret_key="test",
         social_base_url=BASE_URL,
-        login_rate_limit=str(config.pop("login_rate_limit", "1000 per minute")),
+        **limits,  # type: ignore[arg-type]
     )
     app = create_app(settings, TESTING=True, **{"WTF_CSRF_ENABLED": False, **config})
     with app.app_context():
@@ -74,3 +85,17 @@ def schema_differences(app: Flask) -> list[object]:
     with app.app_context(), db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         return list(compare_metadata(context, db.metadata))
+
+
+def recorded_events(event_type: str | None = None) -> list[Envelope[Any]]:
+    """The outbox's events (of `event_type`), oldest first, decoded; call inside an app context."""
+    query = select(OutboxEvent).order_by(OutboxEvent.position)
+    if event_type is not None:
+        query = query.where(OutboxEvent.event_type == event_type)
+    return [decode_event(row.body.encode()) for row in db.session.scalars(query)]
+
+
+def mailed_token(event_type: str, url_field: str) -> str:
+    """The token of the link in the newest `event_type` event (`confirm_url`, `reset_url`)."""
+    data: BaseModel = recorded_events(event_type)[-1].data
+    return str(getattr(data, url_field)).rsplit("/", 1)[-1]

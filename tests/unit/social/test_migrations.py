@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask_migrate import downgrade
+from flask_migrate import downgrade, upgrade
 from social.extensions import db
-from sqlalchemy import inspect
+from social.models import User
+from sqlalchemy import inspect, select, text
 
-from tests.support.social_app import build_app, schema_differences
+from tests.support.social_app import PASSWORD, api_token, build_app, schema_differences
 
 
 def test_upgrading_a_fresh_database_matches_the_models(tmp_path: Path) -> None:
@@ -34,3 +35,27 @@ def test_downgrading_removes_every_table(tmp_path: Path) -> None:
     with app.app_context():
         downgrade(revision="base")
         assert set(inspect(db.engine).get_table_names()) == {"alembic_version"}
+
+
+def test_upgrading_keeps_existing_accounts_working_and_unconfirmed_each_with_a_salt_of_its_own(tmp_path: Path) -> None:
+    app = build_app(f"sqlite:///{tmp_path / 'old.db'}", migrate=False)
+    with app.app_context():
+        db.drop_all()
+        upgrade(revision="0001_initial")
+        password_hash = User(nickname="x", email="x@example.com")
+        password_hash.set_password(PASSWORD)
+        for n in range(3):
+            db.session.execute(text(
+                "INSERT INTO users (nickname, nickname_key, email, password_hash, locale, last_seen, created_at) "
+                "VALUES (:n, :n, :e, :h, 'en', '2026-01-01 00:00:00', '2026-01-01 00:00:00')"),
+                {"n": f"old{n}", "e": f"old{n}@example.com", "h": password_hash.password_hash})
+        db.session.commit()
+
+        upgrade()
+
+        users = db.session.scalars(select(User).order_by(User.id)).all()
+        assert [(u.email_confirmed, u.profile_version, u.follow_notices, u.announcements, u.time_zone,
+                 u.digest_hour) for u in users] == [(False, 0, "immediately", True, "UTC", 8)] * 3
+        assert len({u.unsubscribe_salt for u in users}) == 3
+        assert schema_differences(app) == []
+        assert api_token(app.test_client(), "old1")  # the old password still works

@@ -19,7 +19,7 @@ from social.relay.wakeup import Wakeup
 from social.settings import SocialSettings
 
 from tests.support.wait import wait_for
-from tests.unit.social.fakes import FakePublisher, NoticedWakeup, Outbox, RecordingBackoff
+from tests.unit.social.fakes import FakeInboxBroker, FakePublisher, NoticedWakeup, Outbox, RecordingBackoff
 
 NACKED, RETURNED, LOST = Confirmation.NACKED, Confirmation.RETURNED, Confirmation.LOST
 
@@ -33,13 +33,13 @@ def outbox(tmp_path: Path) -> Iterator[Outbox]:
 
 def relay_for(outbox: Outbox | str, publisher: FakePublisher, *, registry: CollectorRegistry | None = None,
               backoff: RecordingBackoff | None = None, wakeup: Wakeup | None = None,
-              **settings: object) -> RelayService:
+              inbox: FakeInboxBroker | None = None, **settings: object) -> RelayService:
     """A relay on `outbox` (or a database URL) built as `social relay` builds it, but for its collaborators."""
     url = outbox if isinstance(outbox, str) else outbox.url
     values: dict[str, object] = {"relay_poll_interval": 0.01, **settings}
     return build_relay(SocialSettings(database_url=url, **values),  # type: ignore[arg-type]
-                       publisher=publisher, registry=registry, failure_backoff=backoff, wakeup=wakeup,
-                       serve_http=False)
+                       publisher=publisher, inbox_connect=(inbox or FakeInboxBroker()).connect, registry=registry,
+                       failure_backoff=backoff, wakeup=wakeup, serve_http=False)
 
 
 @contextmanager
@@ -208,14 +208,16 @@ def test_stop_ends_the_relay_while_it_waits_for_new_events(outbox: Outbox) -> No
         assert stop_takes(relay, thread) < PROMPTLY
 
 
-def test_the_relay_is_ready_when_the_broker_is_and_says_why_when_it_is_not(outbox: Outbox) -> None:
+def test_the_relay_is_ready_when_publisher_and_inbox_are_and_says_why_when_not(outbox: Outbox) -> None:
     publisher = FakePublisher(ready=False, last_error="cannot connect: ConnectionRefusedError")
     relay = relay_for(outbox, publisher)
 
     assert readiness_document(relay.readiness()) == (503, {
-        "status": "unavailable", "checks": {"broker": False},
-        "errors": {"broker": "cannot connect: ConnectionRefusedError"}})
+        "status": "unavailable", "checks": {"broker": False, "inbox": False},
+        "errors": {"broker": "cannot connect: ConnectionRefusedError", "inbox": "inbox not consuming"}})
     publisher.last_error = None
-    assert readiness_document(relay.readiness())[1]["errors"] == {"broker": "broker not connected"}
+    assert readiness_document(relay.readiness())[1]["errors"]["broker"] == "broker not connected"
     publisher.ready = True
-    assert readiness_document(relay.readiness()) == (200, {"status": "ok", "checks": {"broker": True}})
+    with running(relay):
+        wait_for(lambda: readiness_document(relay.readiness())[0] == 200, what="the inbox to consume")
+        assert readiness_document(relay.readiness())[1] == {"status": "ok", "checks": {"broker": True, "inbox": True}}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, PasswordField, SelectField, StringField
+from wtforms.fields import SelectChoice
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from social.accounts import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, InvalidEmail, normalize_email
@@ -41,6 +42,7 @@ class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
 
 class NotificationsForm(FlaskForm):  # type: ignore[misc]
     follow_notices = SelectField(
-        "When someone follows you", choices=[(mode.value, NOTICE_MODE_WORDS[mode]) for mode in OFFERED_NOTICE_MODES]
+        "When someone follows you",
+        choices=[SelectChoice(mode.value, NOTICE_MODE_WORDS[mode]) for mode in OFFERED_NOTICE_MODES],
     )
     announcements = BooleanField("Announcements about Microblog")

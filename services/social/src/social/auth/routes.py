@@ -38,7 +38,8 @@ def register() -> ResponseReturnValue:
             # Lost a race with another sign-up between validation and commit.
             getattr(form, exc.field).errors.append("That one was just taken; please pick another.")
         else:
-            flash(f"Welcome, {user.nickname}! You can log in now.")
+            flash(f"Welcome, {user.nickname}! You can log in now. We sent a link to {user.email}: use it to "
+                  "confirm your address, as we mail no notifications until then.")
             return redirect(url_for("auth.login"))
     return render_template("auth/register.html", title="Register", form=form)
 

@@ -12,7 +12,6 @@ from typing import Annotated, Any
 
 from microblog_contracts import NoticeMode, Preference
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, WithJsonSchema, field_validator
-from pydantic.json_schema import SkipJsonSchema
 
 from social.extensions import db
 from social.mail.profiles import lock_profile, record_profile_changed
@@ -52,13 +51,22 @@ class Preferences(BaseModel):
     announcements: bool = Field(description="Mail about Microblog itself, now and then.")
 
 
+def _optional() -> Any:
+    """A field that may be left out (and then keeps its value), but is never null."""
+    return Field(default=None, json_schema_extra=_without_default)
+
+
+def _without_default(schema: dict[str, Any]) -> None:
+    schema.pop("default", None)
+
+
 class PreferencesChange(BaseModel):
     """Some of the preferences: only the fields sent change."""
 
     model_config = ConfigDict(extra="forbid", title="PreferencesChange")
 
-    follow_notices: FollowNotices | SkipJsonSchema[None] = None
-    announcements: StrictBool | SkipJsonSchema[None] = None
+    follow_notices: FollowNotices = _optional()
+    announcements: StrictBool = _optional()
 
     @field_validator("*", mode="before")
     @classmethod

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+import pika
 import sqlalchemy as sa
 from microblog_contracts import EXCHANGE
 from microblog_plumbing.backoff import Backoff
@@ -11,6 +13,10 @@ from microblog_plumbing.databases import sqlite_pragmas
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from social.inbox.consumer import BrokerConnection, InboxConsumer
+from social.inbox.handler import InboxHandler, Outcome
+from social.inbox.store import InboxStore
+from social.inbox.topology import InboxTopology
 from social.outbox.schema import NOTIFY_CHANNEL
 from social.relay.batches import BatchRelay
 from social.relay.metrics import RelayMetrics
@@ -46,6 +52,7 @@ def build_relay(
     settings: SocialSettings,
     *,
     publisher: Publisher | None = None,
+    inbox_connect: Callable[[], BrokerConnection] | None = None,
     wakeup: Wakeup | None = None,
     failure_backoff: Backoff | None = None,
     registry: CollectorRegistry | None = None,
@@ -53,20 +60,46 @@ def build_relay(
 ) -> RelayService:
     """Wire a relay from `settings`; it connects to nothing until `run()`.
 
-    Tests pass a fake `publisher`, a `failure_backoff` of their choosing, the `registry` whose
-    samples they read, and `serve_http=False` to leave the probes' port alone.
+    Tests pass a fake `publisher` and `inbox_connect` (what opens the inbox's broker connection),
+    a `failure_backoff` of their choosing, the `registry` whose samples they read, and
+    `serve_http=False` to leave the probes' port alone.
     """
     engine = relay_engine(settings.database_url)
     publisher = publisher or ConfirmingPublisher(settings.amqp_url, EXCHANGE)
     if wakeup is None and engine.dialect.name == "postgresql":
         wakeup = PostgresWakeup(engine.url, NOTIFY_CHANNEL, settings.relay_poll_interval)
+    metrics = RelayMetrics(engine, registry)
+
+    def count(outcome: Outcome) -> None:
+        metrics.inbox_messages.labels(outcome.event_type, outcome.verdict.value).inc()
+
+    inbox = InboxConsumer(
+        connect=inbox_connect or _inbox_connection(settings.amqp_url),
+        topology=InboxTopology(),
+        handler=InboxHandler(InboxStore(engine)),
+        backoff=Backoff(initial=0.5, cap=30.0),
+        on_settled=count,
+    )
     return RelayService(
         engine=engine,
         publisher=publisher,
+        inbox=inbox,
         batches=BatchRelay(engine, publisher, batch_size=settings.relay_batch_size,
                            confirm_timeout=settings.relay_confirm_timeout),
         wakeup=wakeup or Wakeup(settings.relay_poll_interval),
-        metrics=RelayMetrics(engine, registry),
+        metrics=metrics,
         failure_backoff=failure_backoff or Backoff(initial=0.5, cap=30.0),
         http_bind=settings.relay_http_bind if serve_http else None,
     )
+
+
+def _inbox_connection(amqp_url: str) -> Callable[[], BrokerConnection]:
+    parameters = pika.URLParameters(amqp_url)
+    parameters.connection_attempts = 1
+    parameters.socket_timeout = 5
+    parameters.client_properties = {"connection_name": "social-relay-inbox"}
+
+    def connect() -> BrokerConnection:
+        return pika.BlockingConnection(parameters)
+
+    return connect

@@ -1,4 +1,5 @@
-"""Prometheus metrics of the relay: what it published, how fast, and the backlog behind it."""
+"""Prometheus metrics of the relay: what it published, how fast, the backlog behind it, and what its
+inbox took in from the notifier."""
 
 from __future__ import annotations
 
@@ -30,6 +31,10 @@ class RelayMetrics:
             "relay_publish_batch_seconds", "Time from publishing a batch to its last confirm.",
             buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
             registry=self.registry,
+        )
+        self.inbox_messages = Counter(
+            "relay_inbox_messages", "Messages from the notifier the inbox settled, by type and outcome.",
+            ["type", "outcome"], registry=self.registry,
         )
         self.registry.register(_BacklogCollector(engine))
 

@@ -1,4 +1,8 @@
-"""The relay process: one owner that starts, runs and stops everything the relay holds."""
+"""The relay process: one owner that starts, runs and stops everything the relay holds.
+
+The relay is social's bridge to the broker both ways: it publishes the outbox, and its inbox
+consumes what the notifier tells back (:mod:`social.inbox`), on a thread of its own.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +15,7 @@ from microblog_plumbing.probes import Check, serve_probes, stop_probes
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
+from social.inbox.consumer import InboxConsumer
 from social.outbox.schema import check_outbox
 from social.relay.batches import BatchRelay, BatchReport
 from social.relay.metrics import RelayMetrics
@@ -26,14 +31,15 @@ _FIRST_CONNECT_WAIT = 5.0
 class RelayService:
     """A built relay: `run()` publishes until `stop()`, then closes what it opened.
 
-    It alone starts and stops its database engine, publisher, wake-up, probes and metrics; build
-    one with :func:`social.relay.bootstrap.build_relay`.
+    It alone starts and stops its database engine, publisher, inbox, wake-up, probes and metrics;
+    build one with :func:`social.relay.bootstrap.build_relay`.
     """
 
-    def __init__(self, *, engine: Engine, publisher: Publisher, batches: BatchRelay, wakeup: Wakeup,
-                 metrics: RelayMetrics, failure_backoff: Backoff, http_bind: str | None) -> None:
+    def __init__(self, *, engine: Engine, publisher: Publisher, inbox: InboxConsumer, batches: BatchRelay,
+                 wakeup: Wakeup, metrics: RelayMetrics, failure_backoff: Backoff, http_bind: str | None) -> None:
         self._engine = engine
         self._publisher = publisher
+        self._inbox = inbox
         self._batches = batches
         self._wakeup = wakeup
         self._metrics = metrics
@@ -46,14 +52,17 @@ class RelayService:
         check_outbox(self._engine)
 
     def readiness(self) -> dict[str, Check]:
-        """What /readyz reports: the broker connection, and why it is down."""
-        if self._publisher.ready:
-            return {"broker": Check(True)}
-        return {"broker": Check(False, self._publisher.last_error or "broker not connected")}
+        """What /readyz reports: the publishing connection and the inbox, and why one is down."""
+        broker = (Check(True) if self._publisher.ready
+                  else Check(False, self._publisher.last_error or "broker not connected"))
+        inbox = Check(True) if self._inbox.ready else Check(False, self._inbox.last_error or "inbox not consuming")
+        return {"broker": broker, "inbox": inbox}
 
     def run(self) -> None:
         """Connect, serve the probes, relay until :meth:`stop`; then close all of it."""
         self._publisher.start()
+        inbox = threading.Thread(target=self._inbox.run, name="inbox", daemon=True)
+        inbox.start()
         probes = None
         try:
             if self._http_bind is not None:
@@ -64,6 +73,8 @@ class RelayService:
             log.info("relay_started", http=self._http_bind)
             self._relay_until_stopped()
         finally:
+            self._inbox.stop()
+            inbox.join(10)
             self._publisher.stop()
             self._wakeup.close()
             if probes is not None:
@@ -73,6 +84,7 @@ class RelayService:
     def stop(self) -> None:
         """Make :meth:`run` return: every wait ends now; a batch being confirmed is marked first."""
         self._stopping.set()
+        self._inbox.stop()
         self._publisher.interrupt()
         self._wakeup.interrupt()
 
