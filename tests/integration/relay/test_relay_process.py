@@ -75,7 +75,8 @@ def test_the_relay_reports_its_backlog_and_readiness_and_drains_when_the_broker_
         wait_for(lambda: (broker_problem(port) or "").startswith("cannot connect: "),
                  what="the relay to say why the broker is not ready")
         status, unready = probe(port, "/readyz")
-        assert (status, unready["status"], unready["checks"]) == (503, "unavailable", {"broker": False})
+        assert (status, unready["status"], unready["checks"]) == (503, "unavailable", {"broker": False, "inbox": False})
+        assert unready["errors"]["inbox"].startswith("broker: ")
         for follower in ids[1:]:
             follow_by_id(app, follower, ids[0])
         backdate_pending_events(app, 120)
@@ -84,11 +85,12 @@ def test_the_relay_reports_its_backlog_and_readiness_and_drains_when_the_broker_
         assert 120 <= backlog["relay_outbox_oldest_pending_age_seconds"] < 150
         broker_proxy.accept()
         wait_for(lambda: relay_metrics(port)["relay_outbox_backlog"] == 0, timeout=60, what="the backlog to drain")
+        wait_for(lambda: probe(port, "/readyz")[0] == 200, timeout=60, what="the inbox back too")
         drained = relay_metrics(port)
         assert drained["relay_outbox_oldest_pending_age_seconds"] == 0
         assert drained["relay_events_published_total"] == 3
         assert drained["relay_publish_batch_seconds_count"] >= 1
-        assert probe(port, "/readyz") == (200, {"status": "ok", "checks": {"broker": True}})
+        assert probe(port, "/readyz") == (200, {"status": "ok", "checks": {"broker": True, "inbox": True}})
     finally:
         assert relay.stop() == 0, relay.output()[-2000:]
     assert message_count(amqp_url, SINK) == 3
