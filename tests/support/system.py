@@ -64,6 +64,12 @@ class System:
     def browser(self) -> Browser:
         return Browser(self.base_url)
 
+    def confirm(self, *nicknames: str) -> None:
+        """Confirm each user's address as an operator does (`social users confirm NICKNAME`)."""
+        for nickname in nicknames:
+            ran = run_cli(["social", "users", "confirm", nickname], self.social_env)
+            assert ran.code == 0, ran.err
+
 
 @contextmanager
 def running_system(**kwargs: object) -> Iterator[System]:
@@ -111,3 +117,23 @@ class Browser:
     def follow(self, nickname: str) -> requests.Response:
         path = f"/user/{nickname}"
         return self.post_form(path, f"/follow/{nickname}", {})
+
+    def use_link(self, url: str, fields: dict[str, str] | None = None) -> requests.Response:
+        """Open a link from a mail (`/confirm/...`, `/reset_password/...`) and press its button."""
+        path = url.removeprefix(self.base_url)
+        return self.post_form(path, path, fields or {})
+
+    def confirm_address(self, confirm_url: str) -> None:
+        """Confirm an address with the link mailed to it."""
+        response = self.use_link(confirm_url)
+        assert response.ok and "is confirmed" in response.text, response.text[:2000]
+
+    def save_notifications(self, **fields: str) -> requests.Response:
+        """Submit the notification settings page (`follow_notices="off"`; a box left out is off)."""
+        return self.post_form("/settings/notifications", "/settings/notifications", fields)
+
+
+def one_click_unsubscribe(url: str) -> requests.Response:
+    """What a mail provider sends for RFC 8058: a bare POST, no cookie, no CSRF token, no redirects."""
+    return requests.post(url, data="List-Unsubscribe=One-Click", allow_redirects=False, timeout=10,
+                         headers={"Content-Type": "application/x-www-form-urlencoded"})
