@@ -43,10 +43,15 @@ class OutboxMissing(Exception):
     """The database has no outbox table yet, or cannot be read."""
 
 
-def check_outbox(engine: sa.Engine) -> None:
-    """Fail early, and clearly, when the schema has not been created."""
+def check_outbox(engine: sa.Engine, *also: str) -> None:
+    """Fail early, and clearly, when the schema has not been created (or lacks the tables `also`
+    names: an older schema than this code's)."""
     try:
-        if not sa.inspect(engine).has_table(outbox_events.name):
-            raise OutboxMissing("the database has no outbox table: run `social db upgrade` first")
+        tables = set(sa.inspect(engine).get_table_names())
     except SQLAlchemyError as exc:
         raise OutboxMissing(f"cannot read the database: {database_error(exc)}") from None
+    if outbox_events.name not in tables:
+        raise OutboxMissing("the database has no outbox table: run `social db upgrade` first")
+    for name in also:
+        if name not in tables:
+            raise OutboxMissing(f"the database has no {name} table: run `social db upgrade` first")

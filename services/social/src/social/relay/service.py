@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import SQLAlchemyError
 
 from social.inbox.consumer import InboxConsumer
+from social.mail.schema import mail_history
 from social.outbox.schema import check_outbox
 from social.relay.batches import BatchRelay, BatchReport
 from social.relay.metrics import RelayMetrics
@@ -48,8 +49,9 @@ class RelayService:
         self._stopping = threading.Event()
 
     def check_outbox(self) -> None:
-        """Raise :class:`social.outbox.schema.OutboxMissing` unless the outbox table is there."""
-        check_outbox(self._engine)
+        """Raise :class:`social.outbox.schema.OutboxMissing` unless the outbox table, and the
+        mail history the inbox writes, are there."""
+        check_outbox(self._engine, mail_history.name)
 
     def readiness(self) -> dict[str, Check]:
         """What /readyz reports: the publishing connection and the inbox, and why one is down."""
