@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from microblog_contracts import FollowedUser, Follower, UserFollowed, UserFollowedData
+from microblog_contracts import Follower, MailPreferences, MailProfile, Preference, UserFollowed, UserFollowedData
 
 BASE_URL = "http://127.0.0.1:5000"
 
@@ -17,9 +17,14 @@ class EncodedEvent:
     at: datetime
 
 
+#: When the followed users confirmed their addresses: every recipient in the bench has.
+CONFIRMED_AT = datetime(2026, 11, 1, tzinfo=UTC)
+
+
 def user_followed(n: int, *, prefix: str = "f") -> UserFollowed:
-    """Follower `{prefix}{n}` follows user `t{n}`: every event its own pair, so none is folded or
-    suppressed by the notifier's cooldown."""
+    """Follower `{prefix}{n}` follows user `t{n}`, whose address is confirmed and who wants follow
+    notices: every event its own pair and recipient, so none is folded, skipped by the cooldown or
+    held back by the daily cap."""
     at = datetime.now(UTC)
     return UserFollowed(
         time=at,
@@ -29,7 +34,11 @@ def user_followed(n: int, *, prefix: str = "f") -> UserFollowed:
                 avatar_url=f"https://www.gravatar.com/avatar/{n:032x}?d=identicon&s=128",
                 profile_url=f"{BASE_URL}/user/{prefix}{n}",
             ),
-            followed=FollowedUser(id=2_000_000 + n, nickname=f"t{n}", email=f"t{n}@example.com", locale="en"),
+            followed=MailProfile(
+                user_id=2_000_000 + n, version=1, nickname=f"t{n}", email=f"t{n}@example.com", locale="en",
+                email_confirmed_at=CONFIRMED_AT, preferences=MailPreferences(),
+                unsubscribe_urls={p: f"{BASE_URL}/unsubscribe/t{n}-{p.value}" for p in Preference},
+            ),
             followed_at=at,
         ),
     )

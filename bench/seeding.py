@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from bench.events import EncodedEvent
 from bench.services import SECRET_KEY
@@ -23,18 +24,20 @@ class Client:
 
 
 def seed_clients(database_url: str, followers: int, targets: int) -> tuple[list[Client], list[Client]]:
-    """`followers` users `f0..` with tokens and `targets` users `t0..` to follow, committed."""
+    """`followers` users `f0..` with tokens and `targets` users `t0..` to follow, committed; every
+    address confirmed, as a notifier mails only confirmed addresses."""
     from social.app import create_app
     from social.extensions import db
     from social.models import ApiToken, User
     from social.settings import SocialSettings
 
     app = create_app(SocialSettings(database_url=database_url, secret_key=SECRET_KEY))
+    confirmed = datetime.now(UTC)
     with app.app_context():
-        people = [User(nickname=f"f{n}", email=f"f{n}@example.com", password_hash=UNUSABLE_HASH)
-                  for n in range(followers)]
-        people += [User(nickname=f"t{n}", email=f"t{n}@example.com", password_hash=UNUSABLE_HASH)
-                   for n in range(targets)]
+        people = [User(nickname=f"f{n}", email=f"f{n}@example.com", password_hash=UNUSABLE_HASH,
+                       email_confirmed_at=confirmed) for n in range(followers)]
+        people += [User(nickname=f"t{n}", email=f"t{n}@example.com", password_hash=UNUSABLE_HASH,
+                        email_confirmed_at=confirmed) for n in range(targets)]
         db.session.add_all(people)
         db.session.flush()
         tokens = [ApiToken.issue(user)[1] for user in people]

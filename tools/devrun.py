@@ -76,9 +76,11 @@ def main() -> int:
             time.sleep(0.3)  # let the sink listen before the notifier looks for it
 
     base = env.get("SOCIAL_BASE_URL", "http://127.0.0.1:5000")
-    print(f"\n  Microblog is starting: open {base}/ (register two users, follow one with the other);\n"
-          f"  mail lands in the sink on 127.0.0.1:{env['MAIL_PORT']} and in var/mail/. Ctrl-C stops everything.\n",
-          flush=True)
+    print(f"\n  Microblog is starting: open {base}/ and register two users. Each gets a mail with a link to\n"
+          f"  confirm the address (only confirmed addresses get notifications): mail lands in the sink on\n"
+          f"  127.0.0.1:{env['MAIL_PORT']} and var/mail/, and its link shows below: open it, press Confirm\n"
+          f"  (or: .venv/bin/social users confirm NICKNAME), then follow one user with the other.\n"
+          f"  Ctrl-C stops everything.\n", flush=True)
     stopping = False
 
     def stop_all(*_: object) -> None:

@@ -12,7 +12,7 @@ import pytest
 from tests.support.amqp import publish
 from tests.support.proxy import TcpProxy
 from tests.support.smtp import SmtpServer
-from tests.support.system import running_system
+from tests.support.system import link_in, running_system
 from tests.support.wait import wait_for
 
 #: Whole processes started and stopped: part of `make test`, left out of the quick loop.
@@ -28,11 +28,13 @@ def test_two_people_register_one_follows_the_other_and_the_mail_arrives(
         susan.register("susan", "susan@example.com", "a long enough password",
                        about_me="I post about <script>alert(1)</script> birds")
         john.register("john", "john@example.com", "another long password")
+        (confirmation,) = smtp_server.wait_for_matching(to="john@example.com", subject="Confirm your e-mail")
+        john.confirm_address(link_in(confirmation, "/confirm/"))
         susan.login("susan", "a long enough password")
         before = datetime.now(UTC)
         page = susan.follow("john")
         assert "You are now following john." in page.text
-        (mail,) = smtp_server.wait_for_mails(1, timeout=15)
+        (mail,) = smtp_server.wait_for_matching(subject="is now following you", timeout=15)
         after = datetime.now(UTC)
         assert "1 followers" in system.browser().session.get(f"{system.base_url}/user/john").text
     message = mail.message
@@ -57,15 +59,16 @@ def test_following_twice_sends_one_mail(amqp_url: str, smtp_server: SmtpServer, 
         a, b = system.browser(), system.browser()
         a.register("ann", "ann@example.com", "password for ann")
         b.register("ben", "ben@example.com", "password for ben")
+        system.confirm("ann", "ben")
         a.login("ann", "password for ann")
         a.follow("ben")
-        smtp_server.wait_for_mails(1)
+        smtp_server.wait_for_matching(subject="is now following you")
         again = a.post_form("/user/ben", "/follow/ben", {})  # a stale page's button, pressed again
         assert again.ok
         b.login("ben", "password for ben")
         b.follow("ann")  # and a different follow, to know the pipeline has moved on
-        smtp_server.wait_for_mails(2)
-    assert sorted(m.rcpt_tos[0] for m in smtp_server.received) == ["ann@example.com", "ben@example.com"]
+        follows = smtp_server.wait_for_matching(2, subject="is now following you")
+    assert sorted(m.rcpt_tos[0] for m in follows) == ["ann@example.com", "ben@example.com"]
 
 
 def test_chinese_names_and_text_arrive_intact(amqp_url: str, smtp_server: SmtpServer, tmp_path: Path) -> None:
@@ -74,9 +77,10 @@ def test_chinese_names_and_text_arrive_intact(amqp_url: str, smtp_server: SmtpSe
         a, b = system.browser(), system.browser()
         a.register("张三", "zhang@example.com", "zhang's password", about_me="我喜欢写诗。", locale="zh-CN")
         b.register("李四", "li@example.com", "li's password here")
+        system.confirm("李四")
         a.login("张三", "zhang's password")
         assert "You are now following 李四." in a.follow("李四").text
-        (mail,) = smtp_server.wait_for_mails(1)
+        (mail,) = smtp_server.wait_for_matching(subject="is now following you")
     assert mail.message["Subject"] == "[microblog] 张三 is now following you!"
     text, html_part = mail.message.iter_parts()
     assert "我喜欢写诗。" in text.get_content()
@@ -94,14 +98,16 @@ def test_a_follow_while_the_broker_is_unreachable_succeeds_and_its_mail_arrives_
         a, b = system.browser(), system.browser()
         a.register("ann", "ann@example.com", "password for ann")
         b.register("ben", "ben@example.com", "password for ben")
+        system.confirm("ben")
+        smtp_server.wait_for_matching(2, subject="Confirm your e-mail", timeout=30)
         a.login("ann", "password for ann")
         broker_proxy.refuse()
         page = a.follow("ben")
         assert page.status_code == 200
         assert "You are now following ben." in page.text
-        assert smtp_server.received == []
+        assert smtp_server.matching(subject="is now following you") == []
         broker_proxy.accept()
-        (mail,) = smtp_server.wait_for_mails(1, timeout=60)
+        (mail,) = smtp_server.wait_for_matching(subject="is now following you", timeout=60)
     assert mail.rcpt_tos == ["ben@example.com"]
 
 
@@ -116,7 +122,8 @@ def test_a_malformed_event_leaves_the_notifier_running_and_the_next_follow_is_ma
         a, b = system.browser(), system.browser()
         a.register("ann", "ann@example.com", "password for ann")
         b.register("ben", "ben@example.com", "password for ben")
+        system.confirm("ben")
         a.login("ann", "password for ann")
         a.follow("ben")
-        smtp_server.wait_for_mails(1)
+        smtp_server.wait_for_matching(subject="is now following you")
         assert system.notifier.running

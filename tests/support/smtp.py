@@ -89,6 +89,20 @@ class SmtpServer:
         with self.handler.lock:
             return list(self.handler.received)
 
+    def matching(self, *, to: str | None = None, subject: str | None = None) -> list[ReceivedMail]:
+        """The mails received so far to `to` whose subject contains `subject`."""
+        return [m for m in self.received if (to is None or to in m.rcpt_tos)
+                and (subject is None or subject in str(m.message["Subject"]))]
+
+    def wait_for_matching(self, count: int = 1, *, to: str | None = None, subject: str | None = None,
+                          timeout: float = 10.0) -> list[ReceivedMail]:
+        """Wait until at least `count` mails match (see :meth:`matching`); return the matching ones."""
+        return wait_for(
+            lambda: found if len(found := self.matching(to=to, subject=subject)) >= count else None,
+            timeout=timeout,
+            what=f"{count} mail(s) to {to or 'anyone'} about {subject or 'anything'!r}",
+        )
+
     def wait_for_mails(self, count: int, timeout: float = 10.0) -> list[ReceivedMail]:
         """Wait until at least `count` mails arrived; return all of them."""
         return wait_for(

@@ -15,7 +15,7 @@ from tests.support.cli import run_cli
 from tests.support.notifier import http_status
 from tests.support.processes import Process
 from tests.support.services import free_port
-from tests.support.smtp import SmtpServer
+from tests.support.smtp import ReceivedMail, SmtpServer
 from tests.support.wait import wait_for
 
 _CSRF = re.compile(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"')
@@ -26,7 +26,7 @@ class System:
 
     def __init__(self, *, database_url: str, amqp_url: str, smtp: SmtpServer, workdir: Path,
                  relay_amqp_url: str | None = None, notifier_amqp_url: str | None = None,
-                 relay_env: dict[str, str] | None = None) -> None:
+                 relay_env: dict[str, str] | None = None, notifier_env: dict[str, str] | None = None) -> None:
         self.web_port, self.relay_port, self.notifier_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{self.web_port}"
         common = {"DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret", "LOG_FORMAT": "json"}
@@ -38,7 +38,7 @@ class System:
             "AMQP_URL": notifier_amqp_url or amqp_url, "MAIL_SERVER": smtp.host, "MAIL_PORT": str(smtp.port),
             "ADMINS": "admin@microblog.test", "NOTIFIER_DATABASE_URL": f"sqlite:///{workdir / 'ledger.db'}",
             "NOTIFIER_HTTP_BIND": f"127.0.0.1:{self.notifier_port}", "NOTIFIER_RETRY_DELAYS": "300ms,1s",
-            "LOG_FORMAT": "json",
+            "LOG_FORMAT": "json", **(notifier_env or {}),
         }
         self.workdir = workdir
         self.web = Process("web", ["social", "serve"], self.social_env, workdir)
@@ -131,6 +131,14 @@ class Browser:
     def save_notifications(self, **fields: str) -> requests.Response:
         """Submit the notification settings page (`follow_notices="off"`; a box left out is off)."""
         return self.post_form("/settings/notifications", "/settings/notifications", fields)
+
+
+def link_in(mail: ReceivedMail, path: str) -> str:
+    """The first link in a mail's text part whose path starts with `path` (e.g. "/confirm/")."""
+    text = mail.message.get_body(("plain",)).get_content()  # type: ignore[union-attr]
+    found = re.search(rf"https?://\S+?{re.escape(path)}\S+", text)
+    assert found, f"no {path} link in:\n{text}"
+    return found[0]
 
 
 def one_click_unsubscribe(url: str) -> requests.Response:

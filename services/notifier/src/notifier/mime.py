@@ -9,6 +9,7 @@ header of a received or queued message is ever copied in.
 from __future__ import annotations
 
 import base64
+import re
 from dataclasses import dataclass
 from datetime import datetime
 from email.utils import format_datetime, formataddr, parseaddr
@@ -16,6 +17,7 @@ from functools import lru_cache
 
 from notifier.errors import BadAddress
 
+_NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
 _ENCODED_WORD_BYTES = 45  # 60 base64 characters: an encoded word stays under 75 characters
 
 
@@ -107,7 +109,7 @@ def build_alternative(
     `headers` are added as they are (List-Unsubscribe and the like): each must be printable ASCII
     on one line, or it is left out rather than risk a header it could smuggle in."""
     # "=_" never occurs in base64 text, so a boundary built on it cannot collide with a part.
-    boundary = "==_" + "".join(c for c in message_id if c.isalnum())[:60]
+    boundary = "==_" + _NOT_ALNUM.sub("", message_id)[:60]
     head = (
         f"From: {sender.header}\r\n"
         f"To: {smtp_address(recipient)}\r\n"

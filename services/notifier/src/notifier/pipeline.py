@@ -12,7 +12,7 @@ import enum
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from microblog_contracts import USER_PROFILE_CHANGED, EventDecodeError, UserProfileChanged, decode_event
@@ -247,14 +247,11 @@ class Pipeline:
         record = SuppressionRecord(mail.recipient.address, mail.recipient.user_id, now, failure.detail, mail.event_id)
         self.ledger.record(record, lambda: on_settled(result))
 
-    def _result(self, mail: Mail, outcome: Outcome, **fields: object) -> Result:
-        return replace(_BLANK, outcome=outcome, event_id=mail.event_id, mail_kind=mail.kind,
-                       user_id=mail.recipient.user_id, address=mail.recipient.address,
-                       recipient_domain=mail.recipient.domain, event_time=mail.occurred_at,
-                       **fields)  # type: ignore[arg-type]
-
-
-_BLANK = Result(Outcome.SENT)
+    @staticmethod
+    def _result(mail: Mail, outcome: Outcome, **fields: object) -> Result:
+        recipient = mail.recipient
+        return Result(outcome, mail.event_id, mail.kind, recipient.user_id, recipient.address, recipient.domain,
+                      event_time=mail.occurred_at, **fields)  # type: ignore[arg-type]
 
 
 def _key(mail: Mail) -> DeliveryKey:

@@ -56,6 +56,7 @@ class Reporter:
             "duration_ms": round(duration_ms, 1),
             "redelivered": redelivered,
         }
+        fields = {name: value for name, value in fields.items() if value is not None}
         if result.skip is not None:
             fields["skip"] = result.skip.value
         if disposition is not None:
