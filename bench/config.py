@@ -51,6 +51,12 @@ class Config:
     scale_events_per_process: int = 1_000
     sink_ceiling_messages: int = 2_000
 
+    # 9. storm of follows to one user
+    storm_events: int = 10_000
+    storm_seconds: float = 60.0
+    storm_grace: float = 5.0
+    storm_window: float = 30.0
+
     # 8. profile
     profile_events: int = 20_000
     profile_connections: int = 8
@@ -66,5 +72,6 @@ class Config:
             naive_events=60, slow_events=60, naive_slow_events=6, e2e_seconds=4, relay_events=500,
             pika_confirm_messages=100, pika_consume_messages=500, scale_processes=(1, 2),
             scale_events_per_process=40, sink_ceiling_messages=100, profile_events=400,
+            storm_events=300, storm_seconds=5.0, storm_grace=1.0, storm_window=3.0,
         )
         return replace(small, **overrides)  # type: ignore[arg-type]

@@ -44,6 +44,31 @@ def user_followed(n: int, *, prefix: str = "f") -> UserFollowed:
     )
 
 
+#: The one user a storm of follows falls on.
+STORM_TARGET = 3_000_000
+
+
+def storm_follow(n: int) -> UserFollowed:
+    """Follower `s{n}` follows the storm's one target, who wants follow notices in the deployment's
+    default mode (batched)."""
+    at = datetime.now(UTC)
+    return UserFollowed(
+        time=at,
+        data=UserFollowedData(
+            follower=Follower(
+                id=4_000_000 + n, nickname=f"s{n}", about_me=None,
+                avatar_url=f"{BASE_URL}/avatar/s{n}.png", profile_url=f"{BASE_URL}/user/s{n}",
+            ),
+            followed=MailProfile(
+                user_id=STORM_TARGET, version=1, nickname="popular", email="popular@example.com",
+                email_confirmed_at=CONFIRMED_AT, preferences=MailPreferences(),
+                unsubscribe_urls={p: f"{BASE_URL}/unsubscribe/popular-{p.value}" for p in Preference},
+            ),
+            followed_at=at,
+        ),
+    )
+
+
 def encoded_events(count: int, *, prefix: str = "f") -> list[EncodedEvent]:
     """`count` distinct events, JSON-encoded once."""
     events = (user_followed(n, prefix=prefix) for n in range(count))

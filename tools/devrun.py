@@ -27,6 +27,10 @@ DEFAULTS = {
     "MAIL_PORT": "8025",
     "ADMINS": "admin@microblog.local",
     "LOG_FORMAT": "console",
+    # For trying things out: a follow's mail goes seconds after it, not a minute, and a burst
+    # gathers for half a minute, not a quarter of an hour (set either to change it).
+    "NOTIFIER_FOLLOW_GRACE": "5s",
+    "NOTIFIER_BATCH_WINDOW": "30s",
 }
 
 
@@ -80,6 +84,9 @@ def main() -> int:
           f"  confirm the address (only confirmed addresses get notifications): mail lands in the sink on\n"
           f"  127.0.0.1:{env['MAIL_PORT']} and var/mail/, and its link shows below: open it, press Confirm\n"
           f"  (or: .venv/bin/social users confirm NICKNAME), then follow one user with the other.\n"
+          f"  Here a follow's mail waits NOTIFIER_FOLLOW_GRACE={env['NOTIFIER_FOLLOW_GRACE']} (60s by default) so an\n"
+          f"  undone follow mails nobody, and a burst gathers for NOTIFIER_BATCH_WINDOW="
+          f"{env['NOTIFIER_BATCH_WINDOW']} (15m).\n"
           f"  Ctrl-C stops everything.\n", flush=True)
     stopping = False
 

@@ -41,15 +41,17 @@ def profile(
     confirmed: bool = True,
     confirmed_at: datetime = CONFIRMED_AT,
     locale: str = "en",
-    follow_notices: NoticeMode = NoticeMode.IMMEDIATELY,
+    follow_notices: NoticeMode | None = None,
     announcements: bool = True,
+    preferences: MailPreferences | None = None,
     **fields: Any,
 ) -> MailProfile:
-    """A user's mail profile: confirmed, notices on, with unsubscribe links, unless told otherwise."""
+    """A user's mail profile: confirmed, notices on (in the deployment's default mode), with
+    unsubscribe links, unless told otherwise."""
     return MailProfile(
         user_id=user_id, version=version, nickname=nickname, email=email,
         email_confirmed_at=confirmed_at if confirmed else None, locale=locale,
-        preferences=MailPreferences(follow_notices=follow_notices, announcements=announcements),
+        preferences=preferences or MailPreferences(follow_notices=follow_notices, announcements=announcements),
         unsubscribe_urls={p: f"{BASE_URL}/unsubscribe/{user_id}-{p.value}-token" for p in Preference},  # type: ignore[misc]
         **fields,
     )

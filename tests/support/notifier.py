@@ -33,8 +33,11 @@ def notifier_settings(amqp_url: str, smtp: SmtpServer, tmp_path: Path, **overrid
         "notifier_max_attempts": 4,
         "notifier_http_bind": "127.0.0.1:0",
         "log_format": "console",
-        # Most tests mail one address many times to watch delivery itself; the cap has tests of its own.
+        # Most tests mail one address many times, at once, to watch delivery itself; the cap and
+        # the gathering of follow notices have tests of their own.
         "notifier_daily_cap": 0,
+        "follow_notice_default": "immediately",
+        "notifier_follow_grace": "0",
     }
     values.update(overrides)
     return NotifierSettings(**values)
@@ -70,7 +73,9 @@ def notifier_env(amqp_url: str, smtp: SmtpServer, tmp_path: Path, **overrides: s
         "NOTIFIER_DATABASE_URL": f"sqlite:///{tmp_path / 'ledger.db'}",
         "NOTIFIER_RETRY_DELAYS": "300ms,1s",
         "NOTIFIER_HTTP_BIND": f"127.0.0.1:{free_port()}",
-        "NOTIFIER_DAILY_CAP": "0",  # as in notifier_settings: the cap has tests of its own
+        "NOTIFIER_DAILY_CAP": "0",  # as in notifier_settings: the cap and gathering have tests of their own
+        "FOLLOW_NOTICE_DEFAULT": "immediately",
+        "NOTIFIER_FOLLOW_GRACE": "0",
         "LOG_FORMAT": "json",
     }
     env.update(overrides)

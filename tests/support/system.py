@@ -38,8 +38,9 @@ class System:
             "AMQP_URL": notifier_amqp_url or amqp_url, "MAIL_SERVER": smtp.host, "MAIL_PORT": str(smtp.port),
             "ADMINS": "admin@microblog.test", "NOTIFIER_DATABASE_URL": f"sqlite:///{workdir / 'ledger.db'}",
             "NOTIFIER_HTTP_BIND": f"127.0.0.1:{self.notifier_port}", "NOTIFIER_RETRY_DELAYS": "300ms,1s",
-            # Fault tests mail one user a thousand times; the cap has tests of its own.
-            "NOTIFIER_DAILY_CAP": "0",
+            # Fault tests mail one user a thousand times, each at once; the cap and the gathering of
+            # follow notices have tests of their own.
+            "NOTIFIER_DAILY_CAP": "0", "FOLLOW_NOTICE_DEFAULT": "immediately", "NOTIFIER_FOLLOW_GRACE": "0",
             "LOG_FORMAT": "json", **(notifier_env or {}),
         }
         self.workdir = workdir

@@ -59,7 +59,8 @@ class MailPreferences(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="ignore")
 
-    follow_notices: NoticeMode = NoticeMode.IMMEDIATELY
+    #: None while the user has not chosen: every process then takes its FOLLOW_NOTICE_DEFAULT.
+    follow_notices: NoticeMode | None = None
     announcements: bool = True
     #: The hour (0-23, in the user's time zone) a daily digest goes out.
     digest_hour: Annotated[int, Field(ge=0, le=23)] = 8

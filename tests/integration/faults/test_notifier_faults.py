@@ -211,3 +211,35 @@ def test_a_connection_cut_while_mails_are_in_hand_does_not_stall_the_notifier(
                    smtp_server.received)
     assert result.lost == 0, result
     assert result.duplicated == 0, result
+
+
+def test_a_notifier_killed_with_a_thousand_notices_waiting_sends_each_once_after_restart(
+    amqp_url: str, smtp_server: SmtpServer, tmp_path: Path
+) -> None:
+    batch = events(1000)
+    smtp_server.handler.delay = 0.005  # the kill lands while the scheduler is sending, some still waiting
+    env = notifier_env(amqp_url, smtp_server, tmp_path, NOTIFIER_FOLLOW_GRACE="3s", MAIL_TIMEOUT="2",
+                       NOTIFIER_SCHEDULER_LEASE="3s")
+    first = Process("notifier-1", ["notifier", "run"], env, tmp_path).start()
+    try:
+        wait_until_ready(env)
+        publish_many(amqp_url, batch)
+        wait_until_drained(amqp_url, QUEUE)  # every follow is a notice waiting in the database
+        smtp_server.wait_for_mails(200, timeout=60)
+        first.signal(signal.SIGKILL)
+        first.proc.wait(10)  # type: ignore[union-attr]
+    finally:
+        first.kill()
+    killed_at = len(smtp_server.received)
+    held = sum('"outcome": "held"' in line for line in first.output().splitlines())
+    assert held == len(batch), "every notice was held before the kill"
+    second = Process("notifier-2", ["notifier", "run"], env, tmp_path).start()
+    try:
+        wait_for(lambda: len(event_ids(smtp_server.received)) >= len(batch), timeout=120,
+                 what="every waiting notice mailed after the restart")
+    finally:
+        assert second.stop() == 0, second.output()[-3000:]
+    result = tally(f"notifier SIGKILLed with notices waiting, {killed_at} of 1000 sent", [i for i, _ in batch],
+                   smtp_server.received)
+    assert result.lost == 0, result
+    assert result.duplicated <= 1, result  # only the mail in flight, with the same Message-ID

@@ -15,7 +15,9 @@ from tests.support.fakes import FakeTransport, ManualClock, MemoryStore
 
 def unit_settings(**overrides: object) -> NotifierSettings:
     values: dict[str, object] = {"admins": ["admin@example.com"], "notifier_database_url": "sqlite://",
-                                 "notifier_ledger_commit_interval": 0.005}
+                                 "notifier_ledger_commit_interval": 0.005,
+                                 # One mail per follow, at once: the gathering has tests of its own.
+                                 "follow_notice_default": "immediately", "notifier_follow_grace": "0"}
     return NotifierSettings(**(values | overrides))  # type: ignore[arg-type]
 
 

@@ -3,6 +3,9 @@ can swap (a transport, a ledger store, a clock, the mail kinds)."""
 
 from __future__ import annotations
 
+import os
+import socket
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -16,7 +19,10 @@ from notifier.broker import connection_parameters
 from notifier.consent import Limits
 from notifier.consumer import Consumer
 from notifier.failures import FailurePolicy
-from notifier.kinds import KindRegistry, discover
+from notifier.gathering.outbox import ActivityTeller
+from notifier.gathering.policy import GatherPolicy
+from notifier.gathering.scheduler import Scheduler
+from notifier.kinds import KindRegistry, Policy, discover
 from notifier.ledger import Ledger, LedgerStore
 from notifier.ledger.store import SqlStore
 from notifier.metrics import NotifierMetrics
@@ -47,17 +53,20 @@ class Notifier:
     consumer: Consumer
     alerts: DeadLetterAlerts
     metrics: NotifierMetrics
+    scheduler: Scheduler
     _probes: ThreadingHTTPServer | None = field(default=None, repr=False)
 
     def run(self) -> None:
-        """Serve the probes, start the ledger writer and alerts, consume until stopped."""
+        """Serve the probes, start the ledger writer, alerts and scheduler, consume until stopped."""
         self.ledger.start()
         self.alerts.start()
+        self.scheduler.start()
         self._probes = serve_probes(self.settings.notifier_http_bind, self.metrics.registry, self.readiness)
         try:
             self.consumer.run()
         finally:
             stop_probes(self._probes)
+            self.scheduler.stop()
             self.ledger.stop()
             self.alerts.stop()
             self.ledger.dispose()
@@ -96,17 +105,50 @@ def build_policy(settings: NotifierSettings, topology: Topology) -> FailurePolic
     return FailurePolicy(topology, settings.notifier_max_attempts)
 
 
+def build_limits(settings: NotifierSettings) -> Limits:
+    return Limits(cooldown=settings.notifier_cooldown, daily_cap=settings.notifier_daily_cap)
+
+
+def build_gather_policy(settings: NotifierSettings) -> GatherPolicy:
+    return GatherPolicy(grace=settings.notifier_follow_grace, window=settings.notifier_batch_window,
+                        default_mode=settings.follow_notice_default, lease=settings.notifier_scheduler_lease)
+
+
 def build_pipeline(settings: NotifierSettings, ledger: Ledger, *, kinds: KindRegistry | None = None,
-                   clock: Clock = _utcnow) -> Pipeline:
+                   clock: Clock = _utcnow, renderer: Renderer | None = None) -> Pipeline:
     """Read, check, render, send and record, for every mail kind."""
     kinds = kinds or discover()
     return Pipeline(
         kinds=kinds,
-        renderer=Renderer(kinds.names, settings.templates_dir),
+        renderer=renderer or Renderer(kinds.names, settings.templates_dir),
         ledger=ledger,
         sender=Sender.parse(settings.sender),
-        limits=Limits(cooldown=settings.notifier_cooldown, daily_cap=settings.notifier_daily_cap),
+        limits=build_limits(settings),
+        gather=build_gather_policy(settings),
         clock=clock,
+    )
+
+
+def build_scheduler(settings: NotifierSettings, ledger: Ledger, pipeline: Pipeline, *,
+                    transport_factory: Callable[[], Transport], tell: bool = True, clock: Clock = _utcnow,
+                    on_sent: Callable[[str], None] | None = None) -> Scheduler:
+    """The scheduler of waiting follow notices, sharing the pipeline's renderer and sender;
+    `tell=False` leaves the activity it has to tell social in its outbox (tests without a broker)."""
+    gathering = ledger.gathering()
+    parameters = connection_parameters(settings.amqp_url, settings.amqp_heartbeat, "notifier-scheduler")
+    return Scheduler(
+        gathering=gathering,
+        renderer=pipeline.renderer,
+        sender=pipeline.sender,
+        transport_factory=transport_factory,
+        policy=build_gather_policy(settings),
+        limits=build_limits(settings),
+        capped_kinds=tuple(k.name for k in pipeline.kinds.kinds if k.policy is Policy.NOTIFICATION),
+        teller=ActivityTeller(gathering, parameters) if tell else None,
+        owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+        clock=clock,
+        poll=settings.notifier_scheduler_poll,
+        on_sent=on_sent,
     )
 
 
@@ -132,6 +174,9 @@ def build_notifier(
     metrics.prime(kinds.names)
     ledger = build_ledger(settings, store=store)
     pipeline = build_pipeline(settings, ledger, kinds=kinds, clock=clock)
+    scheduler = build_scheduler(settings, ledger, pipeline, transport_factory=make_transport, clock=clock,
+                                on_sent=lambda kind: metrics.sent.labels(kind).inc())
+    pipeline.on_held = scheduler.wake
     alerts = DeadLetterAlerts(
         admins=settings.admins,
         sender=pipeline.sender,
@@ -151,6 +196,6 @@ def build_notifier(
         metrics=metrics,
         drain_timeout=settings.mail_timeout * 2,
     )
-    return Notifier(settings, topology, ledger, consumer, alerts, metrics)
+    return Notifier(settings, topology, ledger, consumer, alerts, metrics, scheduler)
 
 

@@ -31,6 +31,7 @@ class SkipReason(enum.StrEnum):
     COOLDOWN = "cooldown"  # a mail about the same subject went out inside NOTIFIER_COOLDOWN
     DAILY_CAP = "daily_cap"  # NOTIFIER_DAILY_CAP notifications went to the address in 24 hours
     EXPIRED = "expired"  # the link in it expired before it could be sent
+    FOLLOW_UNDONE = "follow_undone"  # the follow was undone before its notice went
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,30 +55,39 @@ def newest_profile(mail: Mail, facts: Facts) -> Mail:
     return mail
 
 
-def wants(profile: MailProfile, preference: Preference) -> bool:
-    """Whether the user has this kind of notification on."""
+def wants(profile: MailProfile, preference: Preference, default_mode: NoticeMode = NoticeMode.IMMEDIATELY) -> bool:
+    """Whether the user has this kind of notification on (follow notices: their mode, else the default)."""
     if preference is Preference.FOLLOW_NOTICES:
-        return profile.preferences.follow_notices is not NoticeMode.OFF
+        return (profile.preferences.follow_notices or default_mode) is not NoticeMode.OFF
     return profile.preferences.announcements
 
 
-def why_not(mail: Mail, facts: Facts, limits: Limits, now: datetime) -> Skip | None:
-    """The reason `mail` must not go now, or None if it may."""
+def refused(profile: MailProfile | None, preference: Preference | None, suppressed_at: datetime | None,
+            default_mode: NoticeMode = NoticeMode.IMMEDIATELY) -> Skip | None:
+    """Why the recipient does not want (or cannot take) a notification, if they do not."""
+    if profile is None:  # events from before profiles say nothing of consent: they go
+        return Skip(SkipReason.SUPPRESSED, "the address was refused for good") if suppressed_at else None
+    if not profile.confirmed:
+        return Skip(SkipReason.UNCONFIRMED, "the address is not confirmed")
+    if preference is not None and not wants(profile, preference, default_mode):
+        return Skip(SkipReason.UNSUBSCRIBED, f"{preference.value} are off")
+    confirmed_at = profile.email_confirmed_at
+    if suppressed_at is not None and (confirmed_at is None or suppressed_at > confirmed_at):
+        return Skip(SkipReason.SUPPRESSED, "the address was refused for good")
+    return None
+
+
+def why_not(mail: Mail, facts: Facts, limits: Limits, now: datetime, *, limits_apply: bool = True,
+            default_mode: NoticeMode = NoticeMode.IMMEDIATELY) -> Skip | None:
+    """The reason `mail` must not go now, or None if it may. `limits_apply=False` checks consent
+    only (for a notice that waits: the cooldown and the cap are checked when it goes)."""
     if mail.policy is Policy.TRANSACTIONAL:
         if mail.expires_at is not None and mail.expires_at <= now:
             return Skip(SkipReason.EXPIRED, f"its link expired at {mail.expires_at.isoformat(timespec='seconds')}")
         return None
-    profile = mail.profile
-    if profile is not None:  # events from before profiles say nothing of consent: they go
-        if not profile.confirmed:
-            return Skip(SkipReason.UNCONFIRMED, "the address is not confirmed")
-        if mail.preference is not None and not wants(profile, mail.preference):
-            return Skip(SkipReason.UNSUBSCRIBED, f"{mail.preference.value} are off")
-        confirmed_at = profile.email_confirmed_at
-        if facts.suppressed_at is not None and (confirmed_at is None or facts.suppressed_at > confirmed_at):
-            return Skip(SkipReason.SUPPRESSED, "the address was refused for good")
-    elif facts.suppressed_at is not None:
-        return Skip(SkipReason.SUPPRESSED, "the address was refused for good")
+    skip = refused(mail.profile, mail.preference, facts.suppressed_at, default_mode)
+    if skip is not None or not limits_apply:
+        return skip
     last = facts.notice
     refollow = last is not None and last.event_id != mail.event_id
     if last is not None and refollow and abs(mail.occurred_at - last.occurred_at) < limits.cooldown:

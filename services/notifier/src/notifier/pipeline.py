@@ -15,11 +15,20 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from microblog_contracts import USER_PROFILE_CHANGED, EventDecodeError, UserProfileChanged, decode_event
+from microblog_contracts import (
+    USER_PROFILE_CHANGED,
+    USER_UNFOLLOWED,
+    EventDecodeError,
+    NoticeMode,
+    UserProfileChanged,
+    UserUnfollowed,
+    decode_event,
+)
 
 from notifier.consent import CAP_WINDOW, Limits, Skip, SkipReason, newest_profile, why_not
 from notifier.errors import NotifierError, SmtpRecipientRefused
 from notifier.failures import Failure
+from notifier.gathering.policy import GatherPolicy
 from notifier.kinds import KindRegistry, Mail, Policy
 from notifier.ledger import (
     DeliveryKey,
@@ -29,16 +38,19 @@ from notifier.ledger import (
     Ledger,
     Notice,
     NoticeKey,
+    NoticeRecord,
     ProfileRecord,
     SkipRecord,
     SuppressionRecord,
+    UnfollowRecord,
 )
 from notifier.mime import Sender, build_alternative, message_id_for
 from notifier.render import Renderer
 from notifier.transport import Transport
 
 #: Events that change what the notifier knows rather than asking for a mail.
-STATE_EVENT_TYPES = (USER_PROFILE_CHANGED,)
+STATE_EVENT_TYPES = (USER_PROFILE_CHANGED, USER_UNFOLLOWED)
+StateEvent = UserProfileChanged | UserUnfollowed
 
 __all__ = ["STATE_EVENT_TYPES", "Outcome", "Pipeline", "Result", "Settled", "SkipReason"]
 
@@ -47,7 +59,8 @@ class Outcome(enum.StrEnum):
     SENT = "sent"
     DUPLICATE = "duplicate"  # the ledger says this mail already went out: folded
     SKIPPED = "skipped"  # deliberately not mailed; `Result.skip` says why
-    NOTED = "noted"  # a state event (a profile), recorded
+    NOTED = "noted"  # a state event (a profile, an unfollow), recorded
+    HELD = "held"  # a follow notice that waits (a grace, a batch, a digest): the scheduler sends it
     RETRY = "retry"  # a transient failure: try again later
     DEAD = "dead"  # cannot succeed: dead-letter it
 
@@ -106,6 +119,8 @@ class Pipeline:
         ledger: Ledger,
         sender: Sender,
         limits: Limits,
+        gather: GatherPolicy | None = None,
+        on_held: Callable[[datetime], None] | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.kinds = kinds
@@ -113,6 +128,8 @@ class Pipeline:
         self.ledger = ledger
         self.sender = sender
         self.limits = limits
+        self.gather = gather
+        self.on_held = on_held
         self.clock = clock
         self.message_id_domain = sender.address.rsplit("@", 1)[1]
         self._capped_kinds = tuple(k.name for k in kinds.kinds if k.policy is Policy.NOTIFICATION)
@@ -153,17 +170,19 @@ class Pipeline:
             return self._result(read, Outcome.RETRY, failure=Failure.of(exc))
         if isinstance(decided, Skip):
             return self._result(mail, Outcome.SKIPPED, skip=decided.reason, detail=decided.detail)
+        if isinstance(decided, datetime):
+            return self._result(mail, Outcome.HELD, detail=f"until {decided.isoformat(timespec='seconds')}")
         return decided or self._result(mail, Outcome.SENT)
 
     # -- the steps -----------------------------------------------------------------------------
 
-    def _read(self, body: bytes) -> Mail | UserProfileChanged | Result:
+    def _read(self, body: bytes) -> Mail | StateEvent | Result:
         """The mail a body asks for, a state event, or the result that ends it here."""
         try:
             event = decode_event(body)
         except EventDecodeError as exc:
             return Result(Outcome.DEAD, failure=Failure.unreadable(exc))
-        if isinstance(event, UserProfileChanged):
+        if isinstance(event, UserProfileChanged | UserUnfollowed):
             return event
         kind = self.kinds.for_event(event.type)
         if kind is None:
@@ -171,10 +190,16 @@ class Pipeline:
                           failure=Failure("unhandled_type", f"no mail kind handles {event.type}"))
         return kind.mail_for(event)
 
-    def _note(self, event: UserProfileChanged, on_settled: Settled) -> None:
-        profile = event.data.profile
-        done = Result(Outcome.NOTED, event_id=event.id, user_id=profile.user_id, event_time=event.time)
-        self.ledger.record(ProfileRecord(profile, event.data.changed_at), lambda: on_settled(done))
+    def _note(self, event: StateEvent, on_settled: Settled) -> None:
+        if isinstance(event, UserProfileChanged):
+            profile = event.data.profile
+            done = Result(Outcome.NOTED, event_id=event.id, user_id=profile.user_id, event_time=event.time)
+            self.ledger.record(ProfileRecord(profile, event.data.changed_at), lambda: on_settled(done))
+            return
+        data = event.data
+        done = Result(Outcome.NOTED, event_id=event.id, user_id=data.followed_id, event_time=event.time)
+        self.ledger.record(UnfollowRecord(data.follower_id, data.followed_id, data.unfollowed_at),
+                           lambda: on_settled(done))
 
     def _facts(self, mail: Mail, *, resend: bool) -> Facts:
         notification = mail.policy is Policy.NOTIFICATION
@@ -188,16 +213,21 @@ class Pipeline:
             cap_kinds=self._capped_kinds if capped else (),
         ))
 
-    def _decide(self, mail: Mail, resend: bool) -> tuple[Mail, Result | Skip | None]:
+    def _decide(self, mail: Mail, resend: bool) -> tuple[Mail, Result | Skip | datetime | None]:
         """The mail as it would go (to the newest profile), and what stops it: a DUPLICATE result,
-        a Skip, or None when it should go."""
+        a Skip, the time it must wait until (a gathered notice), or None when it should go now."""
         facts = self._facts(mail, resend=resend)
-        if facts.delivered and not resend:
+        if (facts.delivered or facts.notice_state is not None) and not resend:
             return mail, self._result(mail, Outcome.DUPLICATE)
         current = newest_profile(mail, facts)
         if current.recipient.address != mail.recipient.address:  # the address changed since
             facts = self._facts(current, resend=resend)
-        return current, why_not(current, facts, self.limits, self.clock())
+        now = self.clock()
+        due = self.gather.due(current, now) if self.gather is not None and current.gatherable and not resend else None
+        default = self.gather.default_mode if self.gather is not None else NoticeMode.IMMEDIATELY
+        # A notice that waits is checked for consent now, and for the cooldown and the cap when it goes.
+        skip = why_not(current, facts, self.limits, now, limits_apply=due is None, default_mode=default)
+        return current, skip or due
 
     def _deliver(self, mail: Mail, transport: Transport, on_settled: Settled, *, resend: bool) -> None:
         try:
@@ -208,13 +238,16 @@ class Pipeline:
             if isinstance(decided, Skip):
                 self._skip(mail, decided, on_settled)
                 return
+            if isinstance(decided, datetime):
+                self._hold(mail, decided, on_settled)
+                return
             started = time.perf_counter()
             rendered = self.renderer.render(mail)
             message_id = message_id_for(mail.event_id, mail.kind, self.message_id_domain)
             message = build_alternative(
                 sender=self.sender, recipient=mail.recipient.address, subject=rendered.subject,
                 text=rendered.text, html=rendered.html, message_id=message_id, date=self.clock(),
-                headers=_list_headers(mail, self.message_id_domain),
+                headers=mail.list_headers(self.message_id_domain),
             )
             built = time.perf_counter()
             reply = transport.send(self.sender.address, [mail.recipient.address], message)
@@ -232,6 +265,23 @@ class Pipeline:
         result = self._result(mail, Outcome.SENT, smtp_reply=reply, render_seconds=built - started,
                               smtp_seconds=sent - built, settled_at=now)
         self.ledger.record(DeliveryRecord(_key(mail), message_id, now, notice), lambda: on_settled(result))
+
+    def _hold(self, mail: Mail, due: datetime, on_settled: Settled) -> None:
+        """Keep a follow notice for the scheduler, with the newest profile it was seen with."""
+        now = self.clock()
+        assert mail.profile is not None
+        follower = mail.context["follower"]
+        self.ledger.record(ProfileRecord(mail.profile, now), lambda: None)
+        record = NoticeRecord(mail.event_id, mail.recipient.user_id, follower.id, follower.model_dump_json(),
+                              mail.occurred_at, due)
+        result = self._result(mail, Outcome.HELD, settled_at=now, detail=f"until {due.isoformat(timespec='seconds')}")
+
+        def held() -> None:
+            on_settled(result)
+            if self.on_held is not None:
+                self.on_held(due)
+
+        self.ledger.record(record, held)
 
     def _skip(self, mail: Mail, skip: Skip, on_settled: Settled) -> None:
         now = self.clock()
@@ -256,16 +306,3 @@ class Pipeline:
 
 def _key(mail: Mail) -> DeliveryKey:
     return DeliveryKey(mail.event_id, mail.recipient.address, mail.kind)
-
-
-def _list_headers(mail: Mail, domain: str) -> list[tuple[str, str]]:
-    """RFC 8058 one-click unsubscribe and RFC 2919 List-Id, for a notification that has a link."""
-    url = mail.unsubscribe_url
-    if url is None or mail.preference is None:
-        return []
-    list_name = mail.preference.value.replace("_", "-")
-    return [
-        ("List-Id", f"Microblog {mail.preference.value.replace('_', ' ')} <{list_name}.{domain}>"),
-        ("List-Unsubscribe", f"<{url}>"),
-        ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
-    ]

@@ -63,6 +63,7 @@ class ReplaySummary:
     skipped: int = 0  # deliberately not mailed (the cooldown, ...)
     failed: int = 0
     filtered: int = 0  # outside --type
+    held: int = 0  # follow notices handed to the scheduler (a grace, a batch, a digest)
     would_mail: int = 0
 
     def count(self, result: Result, *, dry_run: bool = False) -> None:
@@ -75,12 +76,18 @@ class ReplaySummary:
             self.folded += 1
         elif result.outcome is Outcome.SKIPPED:
             self.skipped += 1
+        elif result.outcome is Outcome.HELD:
+            self.held += 1
+        elif result.outcome is Outcome.NOTED:
+            pass
         else:
             self.failed += 1
 
     def line(self) -> str:
         parts = [f"read {self.read}", f"mailed {self.mailed}", f"folded {self.folded}",
                  f"skipped {self.skipped}", f"failed {self.failed}", f"filtered out {self.filtered}"]
+        if self.held:
+            parts.append(f"held for later {self.held}")
         if self.would_mail:
             parts.append(f"would mail {self.would_mail}")
         return ", ".join(parts)

@@ -11,6 +11,7 @@ from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Literal
 
+from microblog_contracts import NoticeMode
 from microblog_plumbing.brokers import split_amqp_urls
 from microblog_plumbing.databases import check_database_url
 from microblog_plumbing.moments import parse_duration
@@ -56,6 +57,11 @@ class NotifierSettings(BaseSettings):
     notifier_max_attempts: int = Field(default=6, ge=1, le=100)
     notifier_retry_jitter: float = Field(default=0.1, ge=0, lt=1)
     notifier_cooldown: timedelta = Field(default=timedelta(hours=24))
+    notifier_follow_grace: timedelta = Field(default=timedelta(seconds=60))
+    notifier_batch_window: timedelta = Field(default=timedelta(minutes=15))
+    follow_notice_default: NoticeMode = NoticeMode.BATCHED
+    notifier_scheduler_lease: timedelta = Field(default=timedelta(minutes=1))
+    notifier_scheduler_poll: float = Field(default=5.0, gt=0, le=300)
     notifier_daily_cap: int = Field(default=50, ge=0, le=100_000, description="a day per address; 0: no cap")
     notifier_alert_interval: timedelta = Field(default=timedelta(minutes=15))
     notifier_database_url: str = "sqlite:///var/notifier.db"
@@ -95,7 +101,8 @@ class NotifierSettings(BaseSettings):
             return [parse_duration(v) if isinstance(v, str) else v for v in value]
         return value
 
-    @field_validator("notifier_cooldown", "notifier_alert_interval", mode="before")
+    @field_validator("notifier_cooldown", "notifier_alert_interval", "notifier_follow_grace", "notifier_batch_window",
+                     "notifier_scheduler_lease", mode="before")
     @classmethod
     def _duration(cls, value: object) -> object:
         return parse_duration(value) if isinstance(value, str) else value
@@ -128,6 +135,12 @@ class NotifierSettings(BaseSettings):
             raise ValueError("set MAIL_DEFAULT_SENDER or ADMINS: mail needs a sender")
         if not self.notifier_retry_delays:
             raise ValueError("NOTIFIER_RETRY_DELAYS needs at least one delay")
+        if self.notifier_scheduler_lease.total_seconds() <= self.mail_timeout:
+            raise ValueError("NOTIFIER_SCHEDULER_LEASE must be longer than MAIL_TIMEOUT: a replica holds a "
+                             "recipient for at least one send")
+        for name in ("notifier_follow_grace", "notifier_batch_window"):
+            if getattr(self, name) < timedelta(0):
+                raise ValueError(f"{name.upper()} cannot be negative")
         return self
 
     @property

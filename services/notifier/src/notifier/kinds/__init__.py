@@ -72,11 +72,25 @@ class Mail:
     preference: Preference | None = None
     #: A link in the mail stops working then: it is not sent after (transactional mail).
     expires_at: datetime | None = None
+    #: A follow notice: it may wait (a grace, a batch, a digest, quiet hours) and go gathered.
+    gatherable: bool = False
 
     def for_profile(self, profile: MailProfile) -> Mail:
         """This mail to the recipient as `profile` (newer than the event's) describes them."""
         recipient = Recipient(profile.user_id, str(profile.email).lower(), profile.nickname, profile.locale)
         return replace(self, recipient=recipient, profile=profile, context={**self.context, "user": profile})
+
+    def list_headers(self, domain: str) -> list[tuple[str, str]]:
+        """RFC 8058 one-click unsubscribe and RFC 2919 List-Id, for a notification with a link."""
+        url = self.unsubscribe_url
+        if url is None or self.preference is None:
+            return []
+        words = self.preference.value.replace("_", " ")
+        return [
+            ("List-Id", f"Microblog {words} <{self.preference.value.replace('_', '-')}.{domain}>"),
+            ("List-Unsubscribe", f"<{url}>"),
+            ("List-Unsubscribe-Post", "List-Unsubscribe=One-Click"),
+        ]
 
     @property
     def unsubscribe_url(self) -> str | None:

@@ -43,6 +43,7 @@ class FollowerEmail:
             cooldown_subject=f"{follower.id}:{user_id}",
             profile=profile,
             preference=Preference.FOLLOW_NOTICES,
+            gatherable=True,
         )
 
 

@@ -14,7 +14,7 @@ import threading
 from collections import Counter
 from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from notifier.errors import LedgerUnavailable
 from notifier.ledger.checkpoints import ReplayRuns
@@ -26,14 +26,19 @@ from notifier.ledger.records import (
     LedgerRecord,
     Notice,
     NoticeKey,
+    NoticeRecord,
     ProfileRecord,
     SkipRecord,
     SuppressionRecord,
+    UnfollowRecord,
 )
 from notifier.ledger.writer import GroupCommitWriter
 
+if TYPE_CHECKING:
+    from notifier.ledger.gathering import SqlGathering
+
 __all__ = ["DeliveryKey", "DeliveryRecord", "Facts", "FactsQuery", "Ledger", "LedgerRecord", "LedgerStore",
-           "Notice", "NoticeKey", "ProfileRecord", "SkipRecord", "SuppressionRecord"]
+           "Notice", "NoticeKey", "NoticeRecord", "ProfileRecord", "SkipRecord", "SuppressionRecord", "UnfollowRecord"]
 
 
 class LedgerStore(Protocol):
@@ -52,6 +57,8 @@ class LedgerStore(Protocol):
 
     def replay_runs(self) -> ReplayRuns: ...
 
+    def gathering(self) -> SqlGathering: ...
+
     def dispose(self) -> None: ...
 
 
@@ -64,6 +71,7 @@ class _Held:
         self.profiles: dict[int, ProfileRecord] = {}
         self.suppressions: dict[str, SuppressionRecord] = {}
         self.per_address: Counter[tuple[str, str]] = Counter()  # (address, kind) -> deliveries
+        self.notice_events: set[str] = set()  # event ids of follow notices about to be held
 
     def add(self, record: LedgerRecord) -> None:
         if isinstance(record, DeliveryRecord):
@@ -80,6 +88,8 @@ class _Held:
                 self.profiles[record.profile.user_id] = record
         elif isinstance(record, SuppressionRecord):
             self.suppressions[record.address] = record
+        elif isinstance(record, NoticeRecord):
+            self.notice_events.add(record.event_id)
 
     def release(self, record: LedgerRecord) -> None:
         if isinstance(record, DeliveryRecord):
@@ -94,6 +104,8 @@ class _Held:
                 del self.profiles[record.profile.user_id]
         elif isinstance(record, SuppressionRecord) and self.suppressions.get(record.address) is record:
             del self.suppressions[record.address]
+        elif isinstance(record, NoticeRecord):
+            self.notice_events.discard(record.event_id)
 
     def overlay(self, query: FactsQuery, found: Facts) -> Facts:
         """`found` (committed) with what is held on top."""
@@ -109,7 +121,9 @@ class _Held:
         sent = found.sent_recently
         if query.sent_since is not None and query.address is not None:
             sent += sum(self.per_address.get((query.address, kind), 0) for kind in query.cap_kinds)
-        return Facts(found.delivered or query.key in self.deliveries, notice, profile, suppressed_at, sent)
+        held_state = "waiting" if query.key.event_id in self.notice_events else None
+        return Facts(found.delivered or query.key in self.deliveries, notice, profile, suppressed_at, sent,
+                     found.notice_state or held_state)
 
 
 class Ledger:
@@ -123,6 +137,10 @@ class Ledger:
         self._writer = GroupCommitWriter(self._commit, interval=commit_interval, max_batch=max_batch,
                                          on_error=on_error)
         self.replay_runs = store.replay_runs()
+
+    def gathering(self) -> SqlGathering:
+        """The tables of waiting follow notices, for the scheduler (which owns what it does there)."""
+        return self._store.gathering()
 
     # -- life -------------------------------------------------------------------------------
 

@@ -76,8 +76,29 @@ class ProfileRecord:
     updated_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class NoticeRecord:
+    """A follow notice to send later (after its grace, in a batch, a digest, after quiet hours)."""
+
+    event_id: str
+    user_id: int
+    follower_id: int
+    follower: str  # the Follower as JSON, for the mail that names them
+    followed_at: datetime
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UnfollowRecord:
+    """A follow undone: a waiting notice of an older follow of the pair is not sent."""
+
+    follower_id: int
+    user_id: int
+    unfollowed_at: datetime
+
+
 #: Everything the ledger's group commit writes.
-LedgerRecord = DeliveryRecord | SkipRecord | SuppressionRecord | ProfileRecord
+LedgerRecord = DeliveryRecord | SkipRecord | SuppressionRecord | ProfileRecord | NoticeRecord | UnfollowRecord
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,3 +125,5 @@ class Facts:
     profile: MailProfile | None = None
     suppressed_at: datetime | None = None
     sent_recently: int = 0
+    #: The state of this event's notice, if it is gathered or waiting (a replay finds it here).
+    notice_state: str | None = None

@@ -23,6 +23,7 @@ from sqlalchemy.pool import NullPool
 
 from notifier.errors import LedgerUnavailable
 from notifier.ledger.checkpoints import SqlReplayRuns
+from notifier.ledger.gathering import SqlGathering
 from notifier.ledger.records import (
     DeliveryRecord,
     Facts,
@@ -30,18 +31,23 @@ from notifier.ledger.records import (
     LedgerRecord,
     Notice,
     NoticeKey,
+    NoticeRecord,
     ProfileRecord,
     SkipRecord,
     SuppressionRecord,
+    UnfollowRecord,
 )
 from notifier.ledger.tables import (
     LEGACY_FOLLOW_NOTICES,
     deliveries,
     last_notices,
     metadata,
+    notices,
     recipients,
+    schedule,
     skips,
     suppressions,
+    unfollows,
 )
 
 
@@ -121,7 +127,7 @@ class SqlStore:
     def facts(self, query: FactsQuery) -> Facts:
         """Everything `query` asks about, in one round trip."""
         sql = self._sql_for(query)
-        params: list[object] = [query.key.event_id, query.key.recipient, query.key.kind]
+        params: list[object] = [query.key.event_id, query.key.recipient, query.key.kind, query.key.event_id]
         if query.notice_key is not None:
             params += [query.notice_key.kind, query.notice_key.subject]
         if query.user_id is not None:
@@ -130,10 +136,12 @@ class SqlStore:
             params.append(query.address)
             if query.sent_since is not None:
                 params += [query.address, naive_utc(query.sent_since), *query.cap_kinds]
-        delivered, notice, profile, suppressed_at, sent = False, None, None, None, 0
+        delivered, notice, profile, suppressed_at, sent, state = False, None, None, None, 0, None
         for tag, a, b in self._read(sql, tuple(params)):
             if tag == "d":
                 delivered = True
+            elif tag == "h":
+                state = str(a)
             elif tag == "n" and query.notice_key is not None:
                 notice = Notice(query.notice_key, str(a), aware(b))
             elif tag == "p":
@@ -142,7 +150,7 @@ class SqlStore:
                 suppressed_at = aware(b)
             elif tag == "c":
                 sent = int(a)
-        return Facts(delivered, notice, profile, suppressed_at, sent)
+        return Facts(delivered, notice, profile, suppressed_at, sent, state)
 
     def _sql_for(self, query: FactsQuery) -> str:
         shape = (query.notice_key is not None, query.user_id is not None, query.address is not None,
@@ -151,7 +159,10 @@ class SqlStore:
         if sql is None:
             m = self._mark
             # Only the driver's placeholder style is formatted in; the values are bound parameters.
-            parts = [f"SELECT 'd', NULL, NULL FROM deliveries WHERE event_id = {m} AND recipient = {m} AND kind = {m}"]  # noqa: S608
+            # The first branch names the column types, so PostgreSQL can match every branch to them.
+            parts = [f"SELECT 'd', CAST(NULL AS VARCHAR(128)), CAST(NULL AS TIMESTAMP) FROM deliveries "  # noqa: S608
+                     f"WHERE event_id = {m} AND recipient = {m} AND kind = {m}",
+                     f"SELECT 'h', state, NULL FROM notices WHERE event_id = {m}"]  # noqa: S608
             if shape[0]:
                 parts.append(f"SELECT 'n', event_id, occurred_at FROM last_notices WHERE kind = {m} AND subject = {m}")  # noqa: S608
             if shape[1]:
@@ -198,6 +209,8 @@ class SqlStore:
                 self._write_skips(conn, [r for r in records if isinstance(r, SkipRecord)])
                 self._write_suppressions(conn, [r for r in records if isinstance(r, SuppressionRecord)])
                 self._write_profiles(conn, [r for r in records if isinstance(r, ProfileRecord)])
+                self._write_notices(conn, [r for r in records if isinstance(r, NoticeRecord)])
+                self._write_unfollows(conn, [r for r in records if isinstance(r, UnfollowRecord)])
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(database_error(exc)) from None
 
@@ -258,6 +271,37 @@ class SqlStore:
         ), [{"user_id": r.profile.user_id, "version": r.profile.version, "profile": r.profile.model_dump_json(),
              "updated_at": naive_utc(r.updated_at)} for r in latest.values()])
 
+    def _write_notices(self, conn: sa.Connection, records: list[NoticeRecord]) -> None:
+        if not records:
+            return
+        conn.execute(self._insert(notices).on_conflict_do_nothing(), [
+            {"event_id": r.event_id, "user_id": r.user_id, "follower_id": r.follower_id, "follower": r.follower,
+             "followed_at": naive_utc(r.followed_at), "due_at": naive_utc(r.due_at), "state": "waiting",
+             "digest": False} for r in records])
+        earliest: dict[int, datetime] = {}
+        for r in records:
+            earliest[r.user_id] = min(earliest.get(r.user_id, r.due_at), r.due_at)
+        stmt = self._insert(schedule)
+        # Due no earlier than an open batching window's end (the scheduler would only wait for it).
+        due = sa.case((schedule.c.window_until > stmt.excluded.next_due_at, schedule.c.window_until),
+                      else_=stmt.excluded.next_due_at)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["user_id"],
+            set_={"next_due_at": sa.case(
+                (schedule.c.next_due_at.is_(None), due), (due < schedule.c.next_due_at, due),
+                else_=schedule.c.next_due_at)},
+        ), [{"user_id": user_id, "next_due_at": naive_utc(due)} for user_id, due in earliest.items()])
+
+    def _write_unfollows(self, conn: sa.Connection, records: list[UnfollowRecord]) -> None:
+        if not records:
+            return
+        stmt = self._insert(unfollows)
+        conn.execute(stmt.on_conflict_do_update(
+            index_elements=["follower_id", "user_id"], set_={"unfollowed_at": stmt.excluded.unfollowed_at},
+            where=stmt.excluded.unfollowed_at > unfollows.c.unfollowed_at,
+        ), [{"follower_id": r.follower_id, "user_id": r.user_id, "unfollowed_at": naive_utc(r.unfollowed_at)}
+            for r in records])
+
     # -- for operators ------------------------------------------------------------------------------
 
     def skipped(self, *, reason: str | None = None, since: datetime | None = None, until: datetime | None = None,
@@ -288,6 +332,9 @@ class SqlStore:
 
     def replay_runs(self) -> SqlReplayRuns:
         return SqlReplayRuns(self.engine)
+
+    def gathering(self) -> SqlGathering:
+        return SqlGathering(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

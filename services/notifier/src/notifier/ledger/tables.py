@@ -80,3 +80,70 @@ replay_checkpoints = sa.Table(
 
 #: The cooldown table of notifier 1.0 (follower e-mail only); read once, into `last_notices`.
 LEGACY_FOLLOW_NOTICES = "follow_notices"
+
+#: Follow notices waiting to be sent after a grace, in a batch, a digest or after quiet hours.
+#: `state`: waiting, batched (composed into a mail not yet sent), sent, merged (sent inside a
+#: gathered mail), cancelled (the follow was undone), skipped (consent, cooldown).
+notices = sa.Table(
+    "notices",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("follower_id", sa.BigInteger, nullable=False),
+    sa.Column("follower", sa.Text, nullable=False),
+    sa.Column("followed_at", sa.DateTime(), nullable=False),
+    sa.Column("due_at", sa.DateTime(), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    #: Moved into the daily digest by the daily cap.
+    sa.Column("digest", sa.Boolean, nullable=False, default=False),
+    sa.Column("batch_id", sa.String(64), nullable=True),
+    sa.Index("ix_notices_user_id_state_due_at", "user_id", "state", "due_at"),
+    sa.Index("ix_notices_batch_id", "batch_id"),
+)
+
+#: When each recipient's waiting notices are next due, their batching window, and which replica
+#: holds them (a lease: a replica that dies lets go of its recipients when it runs out).
+schedule = sa.Table(
+    "schedule",
+    metadata,
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("next_due_at", sa.DateTime(), nullable=True),
+    sa.Column("window_until", sa.DateTime(), nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.DateTime(), nullable=True),
+    sa.Index("ix_schedule_next_due_at", "next_due_at"),
+)
+
+#: Gathered mails, composed before they are sent: sent again after a crash, with the same Message-ID.
+batches = sa.Table(
+    "batches",
+    metadata,
+    sa.Column("batch_id", sa.String(64), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, nullable=False),
+    sa.Column("kind", sa.String(64), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),  # composed, sent, skipped
+    sa.Column("notice_count", sa.Integer, nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+    sa.Column("sent_at", sa.DateTime(), nullable=True),
+    sa.Index("ix_batches_user_id_state", "user_id", "state"),
+)
+
+#: The latest undoing of each follow: a notice of a follow older than it is not sent.
+unfollows = sa.Table(
+    "unfollows",
+    metadata,
+    sa.Column("follower_id", sa.BigInteger, primary_key=True),
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("unfollowed_at", sa.DateTime(), nullable=False),
+)
+
+#: What the scheduler has to tell social (`mail.activity` entries, `mail.bounced` events), published
+#: and then deleted once the broker has them.
+activity_outbox = sa.Table(
+    "activity_outbox",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # entry, bounce
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(), nullable=False),
+)

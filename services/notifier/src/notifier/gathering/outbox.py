@@ -1,0 +1,69 @@
+"""Telling social what became of the scheduler's mails: the activity outbox, published on a
+broker connection of the scheduler's own and deleted once the broker confirmed it."""
+
+from __future__ import annotations
+
+import json
+
+import pika
+import structlog
+from microblog_contracts import MailActivity, MailActivityData, MailActivityEntry, MailBounced
+from microblog_contracts.envelope import Envelope
+from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
+from pydantic import BaseModel
+
+from notifier import activity
+from notifier.broker import CONNECTION_ERRORS, close_quietly, connect
+from notifier.errors import BrokerUnavailable
+from notifier.ledger.gathering import SqlGathering
+
+log = structlog.get_logger("notifier.scheduler")
+
+
+class ActivityTeller:
+    """Publishes the outbox a batch at a time; a broker that is away is tried again next pass."""
+
+    def __init__(self, gathering: SqlGathering, parameters: pika.URLParameters, batch: int = activity.BATCH) -> None:
+        self.gathering = gathering
+        self.parameters = parameters
+        self.batch = batch
+        self._connection: BlockingConnection | None = None
+        self._channel: BlockingChannel | None = None
+
+    def tell_pending(self) -> int:
+        """Publish what waits in the outbox; returns how many rows went."""
+        told = 0
+        while rows := self.gathering.pending_activity(self.batch):
+            events: list[Envelope[BaseModel]] = []
+            entries = [MailActivityEntry.model_validate(json.loads(body)) for _, kind, body in rows if kind == "entry"]
+            if entries:
+                events.append(MailActivity(data=MailActivityData(entries=entries)))  # type: ignore[arg-type]
+            events += [MailBounced.model_validate_json(body) for _, kind, body in rows if kind == "bounce"]  # type: ignore[misc]
+            try:
+                activity.publish(self._open(), events)
+            except BrokerUnavailable as exc:
+                log.warning("activity_not_told_yet", error=str(exc), pending=len(rows))
+                self.close()
+                return told
+            self.gathering.told([row_id for row_id, _, _ in rows])
+            told += len(rows)
+            if len(rows) < self.batch:
+                break
+        return told
+
+    def _open(self) -> BlockingChannel:
+        if self._channel is None or not self._channel.is_open:
+            self.close()
+            self._connection = connect(self.parameters)
+            try:
+                self._channel = self._connection.channel()
+                self._channel.confirm_delivery()
+            except CONNECTION_ERRORS as exc:
+                self.close()
+                raise BrokerUnavailable(str(exc)) from None
+        return self._channel
+
+    def close(self) -> None:
+        if self._connection is not None:
+            close_quietly(self._connection)
+        self._connection = self._channel = None
