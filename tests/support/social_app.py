@@ -23,7 +23,9 @@ RATE_LIMITS = ("login_rate_limit", "password_reset_rate_limit", "password_reset_
                "confirmation_rate_limit")
 
 
-def build_app(database_url: str, *, migrate: bool = True, **config: object) -> Flask:
+def build_app(
+    database_url: str, *, migrate: bool = True, follow_notice_default: str = "batched", **config: object
+) -> Flask:
     """A test app on `database_url`, its schema made by the migrations (or `create_all`).
 
     Rate limits are out of the way unless `config` names one (`login_rate_limit="3 per minute"`).
@@ -33,6 +35,7 @@ def build_app(database_url: str, *, migrate: bool = True, **config: object) -> F
         database_url=database_url,
         secret_key="test",
         social_base_url=BASE_URL,
+        follow_notice_default=follow_notice_default,  # type: ignore[arg-type]
         **limits,  # type: ignore[arg-type]
     )
     app = create_app(settings, TESTING=True, **{"WTF_CSRF_ENABLED": False, **config})

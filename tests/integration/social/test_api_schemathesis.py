@@ -86,13 +86,24 @@ def api_schema(app: Flask) -> BaseSchema:
     return schema
 
 
+def describable(case: Case) -> bool:
+    """Whether the document can say that `case` is valid. JSON Schema cannot compare two fields,
+    so quiet hours that end when they start (a 422 naming `quiet_hours.end`, held by the unit
+    tests) are left out of the valid cases."""
+    quiet = case.body.get("quiet_hours") if isinstance(case.body, dict) else None
+    return not (isinstance(quiet, dict) and quiet.get("start") == quiet.get("end"))
+
+
 @pytest.mark.parametrize(("method", "path", "mode"), CASES)
 def test_every_api_answer_matches_the_openapi_document(
     api_schema: BaseSchema, method: str, path: str, mode: GenerationMode
 ) -> None:
     operation = api_schema[path][method]
+    cases = operation.as_strategy(mode, auth_storage=api_schema.auth)
+    if mode is GenerationMode.POSITIVE:
+        cases = cases.filter(describable)
 
-    @given(case=operation.as_strategy(mode, auth_storage=api_schema.auth))
+    @given(case=cases)
     @settings(
         max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None
     )

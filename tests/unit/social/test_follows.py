@@ -47,7 +47,7 @@ def test_a_new_follow_writes_the_follow_and_exactly_one_outbox_event(app: Flask)
     followed = event.data.followed
     assert (followed.user_id, followed.nickname, followed.email, followed.locale) == (bob.id, "bob", bob.email, "en")
     assert (followed.version, followed.confirmed) == (bob.profile_version, False)
-    assert followed.preferences.follow_notices == "immediately"
+    assert followed.preferences.follow_notices is None  # not chosen: the notifier takes its default
     assert set(followed.unsubscribe_urls) == {"follow_notices", "announcements"}
     assert str(followed.unsubscribe_urls["follow_notices"]).startswith(f"{BASE_URL}/unsubscribe/{bob.id}.")
 

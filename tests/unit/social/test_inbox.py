@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -129,17 +130,25 @@ def test_the_inbox_purges_history_older_than_thirty_days(app: Flask) -> None:
         wait_for(lambda: history() == [], what="the old row purged")
 
 
-def test_the_settings_page_lists_recent_mail_in_plain_words(app: Flask, client: FlaskClient) -> None:
-    susan = make_user("susan")
+def in_tokyo(at: datetime) -> str:
+    return at.astimezone(ZoneInfo("Asia/Tokyo")).strftime("%Y-%m-%d %H:%M JST")
+
+
+def test_the_settings_page_lists_recent_mail_in_plain_words_and_the_users_time_zone(
+        app: Flask, client: FlaskClient) -> None:
+    susan = make_user("susan", time_zone="Asia/Tokyo")
     broker = FakeInboxBroker()
-    merged_at = utcnow() - timedelta(minutes=1)
+    sent_at = utcnow().replace(second=0, microsecond=0) - timedelta(minutes=5)
+    merged_at = sent_at + timedelta(minutes=1)
     broker.publish(activity(
-        entry(susan.id, id="1", outcome="skipped", reason="unconfirmed"),
-        entry(susan.id, id="2", outcome="skipped", reason="daily_cap"),
-        entry(susan.id, id="3", outcome="failed", reason="recipient_refused", kind="password_reset"),
-        entry(susan.id, id="4", outcome="skipped", reason="merged", merged_into_at=merged_at),
-        entry(susan.id, id="5", outcome="skipped", reason="something_new", kind="email_change_notice"),
-        entry(susan.id, id="6", outcome="sent", kind="email_confirmation"),
+        entry(susan.id, id="1", outcome="skipped", reason="unconfirmed", at=sent_at),
+        entry(susan.id, id="2", outcome="skipped", reason="daily_cap", at=sent_at),
+        entry(susan.id, id="3", outcome="failed", reason="recipient_refused", kind="password_reset", at=sent_at),
+        entry(susan.id, id="4", outcome="skipped", reason="merged", merged_into_at=merged_at, at=sent_at),
+        entry(susan.id, id="5", outcome="skipped", reason="something_new", kind="email_change_notice", at=sent_at),
+        entry(susan.id, id="6", outcome="sent", kind="email_confirmation", at=sent_at),
+        entry(susan.id, id="7", outcome="sent", kind="follower_batch", at=merged_at),
+        entry(susan.id, id="8", outcome="skipped", reason="follow_undone", at=sent_at),
     ))
     with inbox(app, broker):
         settled(broker, 1)
@@ -148,9 +157,11 @@ def test_the_settings_page_lists_recent_mail_in_plain_words(app: Flask, client: 
     for words in ("New follower", "Not sent: your address was not confirmed yet",
                   "Not sent: you had already had the most notification mails we send in a day",
                   "Password reset", "Could not be sent: your mail server refused it",
-                  f"it was gathered into another mail of {merged_at.strftime('%Y-%m-%d %H:%M UTC')}",
+                  f"Not sent on its own: gathered into the mail of {in_tokyo(merged_at)}",
                   "Address change notice", "Not sent: something went wrong on our side",
-                  "Address confirmation", "Sent"):
+                  "Address confirmation", "Sent", "New followers",
+                  "Not sent: the follow was undone before the mail went",
+                  f'<time datetime="{sent_at.isoformat()}">{in_tokyo(sent_at)}</time>'):
         assert words in page, words
 
 

@@ -120,7 +120,17 @@ def test_editing_the_profile_saves_about_me_and_locale(client: FlaskClient) -> N
     assert response.location == "/user/susan"
     user = db.session.scalars(select(User)).one()
     db.session.refresh(user)
-    assert (user.about_me, user.locale, user.time_zone) == ("New me", "ja", "Asia/Tokyo")
+    assert (user.about_me, user.locale, user.time_zone) == ("New me", "ja", "UTC")
+
+
+def test_the_time_zone_is_shown_on_the_profile_editor_and_set_with_the_notification_settings(
+    client: FlaskClient,
+) -> None:
+    make_user("susan", time_zone="Asia/Tokyo")
+    log_in(client, "susan")
+    page = text(client, "/edit_profile")
+    assert 'name="time_zone"' not in page
+    assert "your time zone, Asia/Tokyo" in page and 'href="/settings/notifications"' in page
 
 
 def test_editing_the_profile_refuses_too_long_text(client: FlaskClient) -> None:

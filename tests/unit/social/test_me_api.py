@@ -27,7 +27,10 @@ def test_me_is_your_profile_with_your_address_its_state_and_your_preferences(cli
         "email_bounced": False,
         "locale": "en",
         "time_zone": "UTC",
-        "preferences": {"follow_notices": "immediately", "announcements": True},
+        "preferences": {
+            "follow_notices": "batched", "follow_notices_chosen": False, "follow_notices_default": "batched",
+            "announcements": True, "time_zone": "UTC", "digest_hour": 8, "quiet_hours": None,
+        },
     }
 
 

@@ -37,7 +37,9 @@ def test_downgrading_removes_every_table(tmp_path: Path) -> None:
         assert set(inspect(db.engine).get_table_names()) == {"alembic_version"}
 
 
-def test_upgrading_keeps_existing_accounts_working_and_unconfirmed_each_with_a_salt_of_its_own(tmp_path: Path) -> None:
+def test_upgrading_keeps_existing_accounts_working_unconfirmed_and_on_the_default_mode_each_with_a_salt(
+    tmp_path: Path,
+) -> None:
     app = build_app(f"sqlite:///{tmp_path / 'old.db'}", migrate=False)
     with app.app_context():
         db.drop_all()
@@ -55,7 +57,7 @@ def test_upgrading_keeps_existing_accounts_working_and_unconfirmed_each_with_a_s
 
         users = db.session.scalars(select(User).order_by(User.id)).all()
         assert [(u.email_confirmed, u.profile_version, u.follow_notices, u.announcements, u.time_zone,
-                 u.digest_hour) for u in users] == [(False, 0, "immediately", True, "UTC", 8)] * 3
+                 u.digest_hour, u.quiet_hours_start) for u in users] == [(False, 0, None, True, "UTC", 8, None)] * 3
         assert len({u.unsubscribe_salt for u in users}) == 3
         assert schema_differences(app) == []
         assert api_token(app.test_client(), "old1")  # the old password still works

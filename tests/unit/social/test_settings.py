@@ -41,6 +41,19 @@ def test_the_relay_takes_one_broker_url() -> None:
     assert SocialSettings(amqp_url=" amqp://a:5672/%2F ").amqp_url == "amqp://a:5672/%2F"  # type: ignore[call-arg]
 
 
+def test_follow_notices_are_batched_unless_follow_notice_default_says_otherwise(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    assert SocialSettings().follow_notice_default == "batched"  # type: ignore[call-arg]
+    monkeypatch.setenv("FOLLOW_NOTICE_DEFAULT", "daily")
+    assert SocialSettings().follow_notice_default == "daily"  # type: ignore[call-arg]
+
+
+def test_a_follow_notice_default_that_is_no_mode_is_refused_in_one_line_naming_the_variable() -> None:
+    assert refusal(follow_notice_default="sometimes") == (
+        "FOLLOW_NOTICE_DEFAULT: Input should be 'immediately', 'batched', 'daily' or 'off' (got 'sometimes')")
+
+
 def test_each_app_reads_its_own_settings(tmp_path: Path) -> None:
     apps = [create_app(SocialSettings(database_url=f"sqlite:///{tmp_path / f'{n}.db'}", secret_key="test",  # type: ignore[call-arg]
                                       social_base_url=f"http://social{n}.test"))

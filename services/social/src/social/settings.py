@@ -8,6 +8,7 @@ from typing import Literal
 
 from flask import current_app
 from limits import parse_many
+from microblog_contracts import NoticeMode
 from microblog_plumbing.brokers import split_amqp_urls
 from microblog_plumbing.databases import check_database_url
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
@@ -49,6 +50,10 @@ class SocialSettings(BaseSettings):
     )
     confirmation_rate_limit: str = Field(
         default="3 per hour", description="New confirmation links a user may ask for."
+    )
+    follow_notice_default: NoticeMode = Field(
+        default=NoticeMode.BATCHED,
+        description="How users who have not chosen hear of new followers (the notifier reads the same setting).",
     )
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"

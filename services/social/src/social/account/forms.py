@@ -1,14 +1,12 @@
-"""The forms of the account pages."""
+"""The forms of the account pages (notification settings: :mod:`social.account.notifications_form`)."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, PasswordField, SelectField, StringField
-from wtforms.fields import SelectChoice
+from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from social.accounts import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, InvalidEmail, normalize_email
-from social.mail.preferences import NOTICE_MODE_WORDS, OFFERED_NOTICE_MODES
 
 
 class AddressField(StringField):  # type: ignore[misc]
@@ -38,11 +36,3 @@ class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
         "Repeat password",
         validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
     )
-
-
-class NotificationsForm(FlaskForm):  # type: ignore[misc]
-    follow_notices = SelectField(
-        "When someone follows you",
-        choices=[SelectChoice(mode.value, NOTICE_MODE_WORDS[mode]) for mode in OFFERED_NOTICE_MODES],
-    )
-    announcements = BooleanField("Announcements about Microblog")

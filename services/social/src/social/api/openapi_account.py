@@ -75,14 +75,20 @@ def account_paths() -> dict[str, Any]:
         },
         "/api/users/me/preferences": {
             "get": operation(
-                "getPreferences", "What you are mailed about", security=BEARER,
+                "getPreferences", "What you are mailed about, and when", security=BEARER,
+                description="`follow_notices` is your choice, or the default (`follow_notices_default`) "
+                "while you have not chosen (`follow_notices_chosen` false). The digest hour and quiet "
+                "hours are in your `time_zone`.",
                 ok={200: json_response("Your preferences.", Preferences)}, errors=(401,),
             ),
             "put": operation(
-                "changePreferences", "Change what you are mailed about", security=BEARER,
+                "changePreferences", "Change what you are mailed about, and when", security=BEARER,
                 request=PreferencesChange,
-                description="Send only the fields to change. A change applies to every mail not yet "
-                "sent, also one already queued or being retried.",
+                description="Send only the fields to change. `follow_notices: null` goes back to the "
+                "default, `quiet_hours: null` removes the quiet hours; quiet hours whose `end` is "
+                "before their `start` span midnight, and an `end` equal to the `start` is refused. A "
+                "change applies to every mail not yet sent, also one already queued, waiting to be "
+                "gathered or being retried.",
                 ok={200: json_response("All your preferences, after the change.", Preferences)},
                 errors=(400, 401, 413, 422),
             ),

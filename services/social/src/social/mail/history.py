@@ -10,7 +10,8 @@ from sqlalchemy.orm import Mapped
 
 from social.extensions import db
 from social.mail.schema import HISTORY_KEPT, mail_history
-from social.mail.words import OUTCOMES, kind_words, reason_words
+from social.mail.words import kind_words, local_time, outcome_words, reason_words, user_zone
+from social.models import User
 
 #: The most lines the settings page shows.
 RECENT_LIMIT = 50
@@ -31,26 +32,28 @@ class MailHistory(db.Model):  # type: ignore[name-defined,misc]
 
 @dataclass(frozen=True)
 class MailLine:
-    """One mail as the settings page lists it."""
+    """One mail as the settings page lists it, its times in the user's time zone."""
 
     at: datetime
+    when: str
     what: str
     outcome: str
     outcome_words: str
     why: str | None
 
 
-def recent_mail(user_id: int, *, now: datetime) -> list[MailLine]:
+def recent_mail(user: User, *, now: datetime) -> list[MailLine]:
     """The user's mail of the last 30 days, newest first."""
+    zone = user_zone(user.time_zone)
     rows = db.session.scalars(
         select(MailHistory)
-        .where(MailHistory.user_id == user_id, MailHistory.at >= now - HISTORY_KEPT)
+        .where(MailHistory.user_id == user.id, MailHistory.at >= now - HISTORY_KEPT)
         .order_by(MailHistory.at.desc(), MailHistory.id)
         .limit(RECENT_LIMIT)
     )
     return [
-        MailLine(at=row.at, what=kind_words(row.kind), outcome=row.outcome,
-                 outcome_words=OUTCOMES.get(row.outcome, row.outcome),
-                 why=reason_words(row.reason, row.merged_into_at) if row.outcome != "sent" else None)
+        MailLine(at=row.at, when=local_time(row.at, zone), what=kind_words(row.kind), outcome=row.outcome,
+                 outcome_words=outcome_words(row.outcome, row.reason, row.merged_into_at),
+                 why=reason_words(row.reason, row.merged_into_at, zone) if row.outcome != "sent" else None)
         for row in rows
     ]

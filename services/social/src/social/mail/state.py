@@ -6,7 +6,6 @@ import secrets
 from datetime import datetime
 
 import sqlalchemy as sa
-from microblog_contracts import NoticeMode
 from sqlalchemy import Boolean, Integer, SmallInteger, String
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -36,16 +35,16 @@ class MailState:
     email_bounce_reply: Mapped[str | None] = mapped_column(String(BOUNCE_REPLY_MAX), default=None)
     #: Grows with every mail-relevant change: of two snapshots the notifier keeps the higher.
     profile_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
-    follow_notices: Mapped[str] = mapped_column(
-        String(16), default=NoticeMode.IMMEDIATELY.value, server_default=NoticeMode.IMMEDIATELY.value
-    )
+    #: A :class:`NoticeMode`'s name; None while the user has not chosen, so that they follow
+    #: FOLLOW_NOTICE_DEFAULT (each process's own) wherever it is set, now and after it changes.
+    follow_notices: Mapped[str | None] = mapped_column(String(16), default=None)
     announcements: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa.true())
     #: An IANA name, checked with zoneinfo when set.
     time_zone: Mapped[str] = mapped_column(String(64), default=DEFAULT_TIME_ZONE, server_default=DEFAULT_TIME_ZONE)
     digest_hour: Mapped[int] = mapped_column(
         SmallInteger, default=DEFAULT_DIGEST_HOUR, server_default=str(DEFAULT_DIGEST_HOUR)
     )
-    #: `HH:MM` in the user's time zone; both or neither (the floods issue lets users set them).
+    #: `HH:MM` in the user's time zone, both or neither; `end` before `start` spans midnight.
     quiet_hours_start: Mapped[str | None] = mapped_column(String(5), default=None)
     quiet_hours_end: Mapped[str | None] = mapped_column(String(5), default=None)
     unsubscribe_salt: Mapped[str] = mapped_column(String(32), default=new_unsubscribe_salt)

@@ -1,4 +1,4 @@
-"""The profile editing form."""
+"""The profile editing form. The time zone is a mail preference, set on `/settings/notifications`."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from flask_wtf import FlaskForm
 from wtforms import SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
-from social.accounts import ABOUT_ME_MAX, time_zone_names
+from social.accounts import ABOUT_ME_MAX
 from social.forms import NoControlCharacters, locale_choices
 
 
@@ -15,4 +15,3 @@ class EditProfileForm(FlaskForm):  # type: ignore[misc]
         "About me", validators=[Optional(), Length(max=ABOUT_ME_MAX), NoControlCharacters()]
     )
     locale = SelectField("Language", choices=locale_choices())
-    time_zone = SelectField("Time zone", choices=time_zone_names, description="For the times in your mail.")

@@ -83,12 +83,12 @@ def edit_profile() -> ResponseReturnValue:
     form = EditProfileForm()
     if form.validate_on_submit():
         me = _me()
-        # The language and time zone are the mail's: a change of them is the notifier's to know.
-        mail_relevant = (form.locale.data, form.time_zone.data) != (me.locale, me.time_zone)
+        # The language is the mail's too: a change of it is the notifier's to know.
+        mail_relevant = form.locale.data != me.locale
         if mail_relevant:
             lock_profile(me)
         me.about_me = form.about_me.data or None
-        me.locale, me.time_zone = form.locale.data, form.time_zone.data
+        me.locale = form.locale.data
         if mail_relevant:
             record_profile_changed(me, at=utcnow())
         db.session.commit()
@@ -97,7 +97,6 @@ def edit_profile() -> ResponseReturnValue:
     if request.method == "GET":
         form.about_me.data = current_user.about_me
         form.locale.data = current_user.locale
-        form.time_zone.data = current_user.time_zone
     return render_template("main/edit_profile.html", title="Edit profile", form=form)
 
 

@@ -1,6 +1,7 @@
 """mail: confirmed addresses, preferences, unsubscribe salts, mail links and mail history
 
-Existing accounts keep working and stay unconfirmed; each gets its own unsubscribe salt.
+Existing accounts keep working and stay unconfirmed; each gets its own unsubscribe salt, and
+none has chosen how to hear of new followers (`follow_notices` NULL: FOLLOW_NOTICE_DEFAULT).
 
 Revision ID: 0002_mail
 Revises: 0001_initial
@@ -29,7 +30,7 @@ def upgrade():
         batch_op.add_column(sa.Column('email_bounced_at', social.dbtypes.UTCDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('email_bounce_reply', sa.String(length=500), nullable=True))
         batch_op.add_column(sa.Column('profile_version', sa.Integer(), server_default='0', nullable=False))
-        batch_op.add_column(sa.Column('follow_notices', sa.String(length=16), server_default='immediately', nullable=False))
+        batch_op.add_column(sa.Column('follow_notices', sa.String(length=16), nullable=True))
         batch_op.add_column(sa.Column('announcements', sa.Boolean(), server_default=sa.true(), nullable=False))
         batch_op.add_column(sa.Column('time_zone', sa.String(length=64), server_default='UTC', nullable=False))
         batch_op.add_column(sa.Column('digest_hour', sa.SmallInteger(), server_default='8', nullable=False))
