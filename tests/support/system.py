@@ -29,7 +29,8 @@ class System:
                  relay_env: dict[str, str] | None = None, notifier_env: dict[str, str] | None = None) -> None:
         self.web_port, self.relay_port, self.notifier_port = free_port(), free_port(), free_port()
         self.base_url = f"http://127.0.0.1:{self.web_port}"
-        common = {"DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret", "LOG_FORMAT": "json"}
+        common = {"DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret", "LOG_FORMAT": "json",
+                  "FOLLOW_NOTICE_DEFAULT": "immediately"}
         self.social_env = {**common, "AMQP_URL": amqp_url, "SOCIAL_BIND": f"127.0.0.1:{self.web_port}",
                            "SOCIAL_BASE_URL": self.base_url, "SOCIAL_WORKERS": "2"}
         self.relay_env = {**common, "AMQP_URL": relay_amqp_url or amqp_url,

@@ -225,3 +225,12 @@ def test_two_replicas_on_postgresql_never_both_send_one_batch(postgres_url: str)
         assert max(ids.values()) == 1
     finally:
         rig.close()
+
+
+def test_the_skipped_list_shows_each_gathered_notice_merged_into_its_mail(rig: Rig) -> None:
+    rig.feed(*(follow(n, T0 + timedelta(seconds=n)) for n in range(4)))
+    rig.at(T0 + timedelta(seconds=60))
+    rig.at(T0 + timedelta(minutes=30))
+    merged = rig.ledger.skipped(reason="merged")
+    assert len(merged) == 3  # the first went alone, the other three together
+    assert all(s.detail and s.detail.startswith("merged into the mail of 2026-12-01T10:30") for s in merged)

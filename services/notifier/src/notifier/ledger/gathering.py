@@ -262,6 +262,9 @@ class SqlGathering:
             conn.execute(sa.update(batches).where(batches.c.batch_id == batch_id)
                          .values(state="sent", sent_at=_naive(now)))
             self._mark(conn, event_ids, SENT if len(event_ids) == 1 else MERGED)
+            if len(event_ids) > 1:  # each notice shows, in the skipped list, the mail it went in
+                detail = f"merged into the mail of {now.isoformat(timespec='seconds')}"
+                self._skips(conn, user_id, event_ids, "merged", detail, now, address.rsplit("@", 1)[-1])
             conn.execute(self._insert(deliveries).on_conflict_do_nothing(), [{
                 "event_id": key_event_id, "recipient": address, "kind": kind, "message_id": message_id,
                 "delivered_at": _naive(now)}])
