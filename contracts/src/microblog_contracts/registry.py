@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from microblog_contracts import accounts, mail, profiles, user_followed
+from microblog_contracts import accounts, announcements, mail, profiles, user_followed
 from microblog_contracts.envelope import MAX_EVENT_BYTES, DecodeFailure, Envelope, EventDecodeError
 
 _MODELS: list[type[Envelope[Any]]] = [
@@ -16,6 +16,8 @@ _MODELS: list[type[Envelope[Any]]] = [
     profiles.UserProfileChanged,
     accounts.EmailConfirmationRequested, accounts.PasswordResetRequested, accounts.EmailChangeRequested,
     mail.MailActivity, mail.MailBounced,
+    announcements.AnnouncementCreated, announcements.AnnouncementAttachment,
+    announcements.AnnouncementRecipients, announcements.AnnouncementCancelled,
 ]
 
 
