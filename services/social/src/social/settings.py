@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Literal
 
@@ -11,6 +13,7 @@ from limits import parse_many
 from microblog_contracts import NoticeMode
 from microblog_plumbing.brokers import split_amqp_urls
 from microblog_plumbing.databases import check_database_url
+from microblog_plumbing.moments import parse_duration
 from pydantic import AnyHttpUrl, Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -41,7 +44,29 @@ class SocialSettings(BaseSettings):
     relay_poll_interval: float = Field(default=0.05, gt=0, le=60)
     relay_confirm_timeout: float = Field(default=10.0, gt=0, le=600)
     relay_http_bind: str = Field(default="127.0.0.1:8082", pattern=r"^[^\s:]*:\d{1,5}$")
-    login_rate_limit: str = Field(default="10 per minute")
+    login_rate_limit: str = Field(
+        default="10 per minute", description="Password checks per client address (pages and API together)."
+    )
+    login_account_rate_limit: str = Field(
+        default="10 per hour", description="Failed password checks per account, from any client."
+    )
+    signup_rate_limit: str = Field(default="10 per hour", description="Sign-ups per client address.")
+    follow_rate_limit: str = Field(
+        default="60 per minute;1000 per day", description="Follows and unfollows per user (pages and API together)."
+    )
+    ratelimit_storage_url: SecretStr | None = Field(
+        default=None,
+        description="Where rate limits are counted (e.g. redis://host:6379/0); unset: the database.",
+    )
+    session_cookie_secure: bool | None = Field(
+        default=None, description="Send cookies over HTTPS only; unset: when SOCIAL_BASE_URL is https."
+    )
+    trusted_proxies: int = Field(
+        default=0, ge=0, le=10, description="Proxies in front of the web app whose X-Forwarded-For/-Proto to believe."
+    )
+    outbox_retention: timedelta = Field(
+        default=timedelta(days=30), description="How long published events keep the addresses they carry."
+    )
     password_reset_rate_limit: str = Field(
         default="10 per hour", description="Password reset requests per client address."
     )
@@ -68,8 +93,8 @@ class SocialSettings(BaseSettings):
         return urls[0]
 
     @field_validator(
-        "login_rate_limit", "password_reset_rate_limit", "password_reset_address_rate_limit",
-        "confirmation_rate_limit",
+        "login_rate_limit", "login_account_rate_limit", "signup_rate_limit", "follow_rate_limit",
+        "password_reset_rate_limit", "password_reset_address_rate_limit", "confirmation_rate_limit",
     )
     @classmethod
     def _rate_limit(cls, value: str) -> str:
@@ -78,6 +103,11 @@ class SocialSettings(BaseSettings):
         except ValueError:
             raise ValueError("not a rate limit (e.g. '10 per minute' or '5/minute;50/hour')") from None
         return value
+
+    @field_validator("outbox_retention", mode="before")
+    @classmethod
+    def _duration(cls, value: object) -> object:
+        return parse_duration(value) if isinstance(value, str) else value
 
     @field_validator("database_url")
     @classmethod
@@ -90,15 +120,25 @@ class SocialSettings(BaseSettings):
         """The public base URL without a trailing slash, for absolute links."""
         return str(self.social_base_url).rstrip("/")
 
+    @property
+    def cookies_secure(self) -> bool:
+        """Whether cookies carry `Secure`: as configured, else when the public URL is https."""
+        if self.session_cookie_secure is not None:
+            return self.session_cookie_secure
+        return self.social_base_url.scheme == "https"
+
     def secret(self) -> str:
-        """The secret key: the configured one, else one kept in `var/social-secret-key`."""
+        """The secret key: the configured one, else one kept in `var/social-secret-key`, readable
+        by its owner only (made so before the key is written, whatever the umask)."""
         if self.secret_key is not None:
             return self.secret_key.get_secret_value()
         path = Path("var/social-secret-key")
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
-            path.touch(mode=0o600)
-            path.write_text(secrets.token_urlsafe(48))
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+            with os.fdopen(fd, "w") as out:
+                out.write(secrets.token_urlsafe(48))
+        path.chmod(0o600)  # a key file from before this check may be looser
         return path.read_text().strip()
 
 
