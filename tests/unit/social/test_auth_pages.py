@@ -47,19 +47,10 @@ def test_registering_creates_the_user_and_sends_them_to_log_in(client: FlaskClie
     assert user.check_password(PASSWORD)
 
 
-@pytest.mark.parametrize(
-    ("changes", "message"),
-    [
-        ({"nickname": "SUSAN"}, "That nickname is taken"),
-        ({"email": "susan@EXAMPLE.com"}, "already has an account"),
-    ],
-)
-def test_registering_a_taken_nickname_or_email_says_so(
-    client: FlaskClient, changes: dict[str, str], message: str
-) -> None:
+def test_registering_a_taken_nickname_says_so(client: FlaskClient) -> None:
     register(client)
-    page = register(client, **{"nickname": "other", "email": "other@example.com", **changes})
-    assert message in page
+    page = register(client, nickname="SUSAN", email="other@example.com")
+    assert "That nickname is taken" in page
     assert len(db.session.scalars(select(User)).all()) == 1
 
 

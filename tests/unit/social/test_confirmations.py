@@ -23,7 +23,7 @@ SIGN_UP = {"nickname": "susan", "email": "Susan@Example.com", "password": PASSWO
 
 
 def sign_up(client: FlaskClient) -> User:
-    assert client.post("/api/users", json=SIGN_UP).status_code == 201
+    assert client.post("/api/users", json=SIGN_UP).status_code == 202
     return db.session.scalars(select(User)).one()
 
 

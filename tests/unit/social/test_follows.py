@@ -40,7 +40,7 @@ def test_a_new_follow_writes_the_follow_and_exactly_one_outbox_event(app: Flask)
         "id": susan.id,
         "nickname": "susan",
         "about_me": "Hi <there>",
-        "avatar_url": susan.avatar(128),
+        "avatar_url": f"http://social.test/avatar/{susan.id}.png?s=128",
         "profile_url": f"{BASE_URL}/user/susan",
     }
     assert isinstance(event, UserFollowed)  # version 2: the followed user's whole mail profile

@@ -15,7 +15,7 @@ def test_me_is_your_profile_with_your_address_its_state_and_your_preferences(cli
         "id": user.id,
         "nickname": "susan",
         "about_me": "Hi",
-        "avatar_url": user.avatar(128),
+        "avatar_url": f"http://social.test/avatar/{user.id}.png?s=128",
         "last_seen": body["last_seen"],
         "follower_count": 0,
         "following_count": 0,
@@ -27,6 +27,7 @@ def test_me_is_your_profile_with_your_address_its_state_and_your_preferences(cli
         "email_bounced": False,
         "locale": "en",
         "time_zone": "UTC",
+        "show_last_seen": True,
         "preferences": {
             "follow_notices": "batched", "follow_notices_chosen": False, "follow_notices_default": "batched",
             "announcements": True, "time_zone": "UTC", "digest_hour": 8, "quiet_hours": None,

@@ -21,10 +21,10 @@ def test_passwords_are_stored_hashed_and_checked(app: Flask) -> None:
     assert not user.check_password("wrong")
 
 
-def test_the_avatar_is_a_gravatar_identicon_of_the_lower_cased_email(app: Flask) -> None:
+def test_the_avatar_is_social_s_own_identicon_of_the_user_id_not_a_hash_of_the_address(app: Flask) -> None:
     user = make_user("susan", email="susan@example.com")
-    digest = hashlib.md5(b"susan@example.com").hexdigest()  # noqa: S324 - Gravatar's scheme
-    assert user.avatar(80) == f"https://www.gravatar.com/avatar/{digest}?d=identicon&s=80"
+    assert user.avatar(80) == f"/avatar/{user.id}.png?s=80"
+    assert hashlib.md5(b"susan@example.com").hexdigest() not in user.avatar(80)  # noqa: S324
 
 
 def test_a_new_user_speaks_english_and_was_last_seen_when_created(app: Flask) -> None:

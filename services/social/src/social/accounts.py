@@ -12,9 +12,12 @@ import re
 import unicodedata
 import zoneinfo
 
+from email_validator import EmailNotValidError, validate_email
 from microblog_contracts import mail_address
 from microblog_contracts.user_followed import Nickname
 from pydantic import TypeAdapter, ValidationError
+
+from social.nicknames import nickname_problem
 
 NICKNAME_MAX = 64
 #: The contract's pattern, repeated for the OpenAPI document (`\w` is any script's letters).
@@ -53,10 +56,19 @@ class InvalidEmail(ValueError):
 
 
 def normalize_nickname(raw: str) -> str:
-    """The nickname as stored (NFC), or :class:`InvalidNickname` saying what is wrong."""
-    nickname = unicodedata.normalize("NFC", raw)
+    """A new nickname as stored (NFKC), or :class:`InvalidNickname` saying what is wrong: the
+    contract's rule, then :func:`social.nicknames.nickname_problem`'s (look-alikes, reserved
+    names). Existing accounts keep their nicknames: lookups use :func:`is_valid_nickname`."""
+    nickname = unicodedata.normalize("NFKC", raw)
     if nickname in RESERVED_NICKNAMES:
         raise InvalidNickname("A nickname needs a letter, digit, '_' or '-'.")
+    problem = nickname_problem(nickname)
+    if problem is not None:
+        raise InvalidNickname(problem)
+    return _contract_nickname(nickname)
+
+
+def _contract_nickname(nickname: str) -> str:
     try:
         return _nickname.validate_python(nickname)
     except ValidationError:
@@ -72,12 +84,20 @@ def normalize_nickname(raw: str) -> str:
 
 
 def is_valid_nickname(raw: str) -> bool:
-    """Whether `raw` could be a nickname at all; lets lookups skip the database for junk."""
+    """Whether `raw` could name an account at all, new or old; lets lookups skip the database for junk."""
     try:
-        normalize_nickname(raw)
+        _contract_nickname(unicodedata.normalize("NFC", raw))
     except InvalidNickname:
         return False
     return True
+
+
+def lookup_keys(raw: str) -> tuple[str, ...]:
+    """The keys an account named `raw` may be stored under: its NFKC form's (every account made
+    since nicknames are NFKC-normalised) and, for older ones, its NFC form's; the exact one first."""
+    exact = nickname_key(raw)
+    compatible = nickname_key(unicodedata.normalize("NFKC", raw))
+    return (exact,) if compatible == exact else (exact, compatible)
 
 
 def nickname_key(nickname: str) -> str:
@@ -93,14 +113,27 @@ def normalize_email(raw: str) -> str:
     be put in a `user.followed` event and mailed. Lower-casing the local part too makes
     `Susan@x.org` and `susan@x.org` one account; no mail provider we deliver to treats them
     differently.
+
+    An internationalised domain is read by IDNA 2008 with UTS #46 mapping (email-validator's):
+    `x@faß.de` stays `faß.de` (IDNA 2003 made it `fass.de`, another domain), and is mailed to as
+    its A-label, `x@xn--fa-hia.de`, which must fit SMTP's limits too.
     """
     try:
         normalized = mail_address(raw).lower()
     except ValueError as exc:
         raise InvalidEmail(str(exc)) from None
-    if len(normalized) > EMAIL_MAX:
+    if len(normalized) > EMAIL_MAX or len(mailable_form(normalized)) > EMAIL_MAX:
         raise InvalidEmail(f"An e-mail address has at most {EMAIL_MAX} characters.")
     return normalized
+
+
+def mailable_form(address: str) -> str:
+    """The address as SMTP carries it without SMTPUTF8: its domain as an IDNA 2008 A-label."""
+    try:
+        result = validate_email(address, check_deliverability=False, test_environment=True, allow_smtputf8=False)
+    except EmailNotValidError as exc:
+        raise InvalidEmail(str(exc)) from None
+    return str(result.ascii_email)
 
 
 @functools.cache

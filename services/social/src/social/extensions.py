@@ -14,4 +14,5 @@ db = SQLAlchemy(metadata=MetaData(naming_convention=NAMING_CONVENTION))
 migrate = Migrate()
 login = LoginManager()
 csrf = CSRFProtect()
-limiter = Limiter(key_func=get_remote_address, default_limits=[], storage_uri="memory://")
+#: Its storage is the app's to say (`social.limits.storage_config`): shared by every worker.
+limiter = Limiter(key_func=get_remote_address, default_limits=[])

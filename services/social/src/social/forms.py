@@ -12,8 +12,9 @@ from wtforms.validators import ValidationError
 from social.accounts import LOCALES
 
 #: Text users write may hold tabs and line breaks, nothing else below space (PostgreSQL
-#: refuses NUL outright); the API documents the same rule as this pattern.
-FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F]*$"
+#: refuses NUL outright), no C1 control and no bidi embedding, override or isolate (which
+#: could turn a link's text around); the API documents the same rule as this pattern.
+FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$"
 _free_text = re.compile(FREE_TEXT_PATTERN)
 
 
@@ -22,7 +23,7 @@ class NoControlCharacters:
 
     def __call__(self, form: Form, field: Field) -> None:
         if field.data and not _free_text.fullmatch(field.data):
-            raise ValidationError("Please remove the control characters from this text.")
+            raise ValidationError("Please remove the control characters (and text-direction overrides) from this text.")
 
 
 def locale_choices() -> list[SelectChoice]:

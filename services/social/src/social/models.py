@@ -7,16 +7,18 @@ import hashlib
 import secrets
 from datetime import datetime, timedelta
 
+import sqlalchemy as sa
 from flask_login import UserMixin
 from flask_sqlalchemy.pagination import Pagination
-from sqlalchemy import ForeignKey, Integer, String, delete, func, select
+from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, func, select
 from sqlalchemy.orm import Mapped, mapped_column
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from social.accounts import ABOUT_ME_MAX, DEFAULT_LOCALE, EMAIL_MAX, NICKNAME_MAX, nickname_key
 from social.dbtypes import UTCDateTime, utcnow
-from social.extensions import db, login
+from social.extensions import db
 from social.mail.state import MailState
+from social.nicknames import nickname_skeleton
 
 #: How long a bearer token from `POST /api/tokens` is good for.
 TOKEN_LIFETIME = timedelta(hours=24)
@@ -44,23 +46,32 @@ class User(UserMixin, MailState, db.Model):  # type: ignore[name-defined,misc]
     """A Microblog account."""
 
     __tablename__ = "users"
+    # SQLite would otherwise give a deleted user's id to the next sign-up, and events name users by id.
+    __table_args__ = {"sqlite_autoincrement": True}
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     nickname: Mapped[str] = mapped_column(String(NICKNAME_MAX))
     #: `nickname` case-folded; unique, so "Susan" and "susan" cannot both register.
     nickname_key: Mapped[str] = mapped_column(String(3 * NICKNAME_MAX), unique=True)
+    #: What the nickname looks like (UTS #39 skeleton, see :mod:`social.nicknames`): unique, so
+    #: "admin" with a Cyrillic "a" cannot sit beside "admin". NULL only for accounts older than the rule that
+    #: look like an older one (the migration reports them).
+    nickname_skeleton: Mapped[str | None] = mapped_column(String(6 * NICKNAME_MAX), unique=True, default=None)
     email: Mapped[str] = mapped_column(String(EMAIL_MAX), unique=True)
     password_hash: Mapped[str] = mapped_column(String(256))
     about_me: Mapped[str | None] = mapped_column(String(ABOUT_ME_MAX), default=None)
     locale: Mapped[str] = mapped_column(String(35), default=DEFAULT_LOCALE)
-    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    #: To the minute; shown to others only while `show_last_seen`.
+    last_seen: Mapped[datetime] = mapped_column(UTCDateTime, default=lambda: to_the_minute(utcnow()))
+    show_last_seen: Mapped[bool] = mapped_column(Boolean, default=True, server_default=sa.true())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     #: Set by a password reset: sessions, API tokens and reset links from before it stop working.
     password_changed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
     def __init__(self, *, nickname: str, email: str, **fields: object) -> None:
+        key = nickname_key(nickname)
         super().__init__(
-            nickname=nickname, nickname_key=nickname_key(nickname), email=email, **fields
+            nickname=nickname, nickname_key=key, nickname_skeleton=nickname_skeleton(nickname), email=email, **fields
         )
 
     def __repr__(self) -> str:
@@ -72,17 +83,26 @@ class User(UserMixin, MailState, db.Model):  # type: ignore[name-defined,misc]
     def check_password(self, password: str) -> bool:
         return check_password_hash(self.password_hash, password)
 
+    @property
+    def session_token(self) -> str | None:
+        """The token of the login session this object was loaded for (see :mod:`social.sessions`)."""
+        token: str | None = self.__dict__.get("_session_token")
+        return token
+
+    @session_token.setter
+    def session_token(self, token: str | None) -> None:
+        self.__dict__["_session_token"] = token
+
     def get_id(self) -> str:
-        """What the session cookie keeps: the id, and when the password last changed, so a
-        password reset ends every session made before it (see :func:`load_user`)."""
-        if self.password_changed_at is None:
-            return str(self.id)
-        return f"{self.id}.{_session_epoch(self.password_changed_at)}"
+        """What the session and remember cookies keep: the token of one login session, never the
+        user id, so ending that session on the server ends both cookies for good."""
+        if self.session_token is None:
+            raise RuntimeError("open a login session first (social.sessions.log_in)")
+        return self.session_token
 
     def avatar(self, size: int) -> str:
-        """The Gravatar identicon URL for this user's e-mail, `size` pixels square."""
-        digest = hashlib.md5(self.email.lower().encode(), usedforsecurity=False).hexdigest()
-        return f"https://www.gravatar.com/avatar/{digest}?d=identicon&s={size}"
+        """The path of this user's identicon, `size` pixels square: made from the id, never the address."""
+        return avatar_path(self.id, size)
 
     def is_following(self, user: User) -> bool:
         return db.session.get(Follow, (self.id, user.id)) is not None
@@ -169,16 +189,10 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
         return user
 
 
-@login.user_loader  # type: ignore[untyped-decorator]
-def load_user(user_id: str) -> User | None:
-    """Flask-Login's way back from the session cookie to the user; None (logged out) when the
-    password has changed since the session began."""
-    number = user_id.partition(".")[0]
-    user = db.session.get(User, int(number)) if number.isdigit() else None
-    if user is None or user.get_id() != user_id:
-        return None
-    return user
+def avatar_path(user_id: int, size: int) -> str:
+    return f"/avatar/{user_id}.png?s={size}"
 
 
-def _session_epoch(moment: datetime) -> int:
-    return int(moment.timestamp() * 1_000_000)
+def to_the_minute(moment: datetime) -> datetime:
+    """`moment` without its seconds: how precisely anyone is told when a user was last seen."""
+    return moment.replace(second=0, microsecond=0)

@@ -5,12 +5,15 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from social.accounts import DEFAULT_LOCALE, is_valid_nickname, nickname_key
+from social.accounts import DEFAULT_LOCALE, is_valid_nickname, lookup_keys
 from social.dbtypes import utcnow
 from social.extensions import db
+from social.mail import signups
 from social.mail.confirmations import send_confirmation
 from social.mail.profiles import record_profile_changed
 from social.models import User
+from social.nicknames import nickname_skeleton
+from social.passwords import spend_a_hash
 
 
 class RegistrationError(ValueError):
@@ -23,8 +26,10 @@ class NicknameTaken(RegistrationError):
     field = "nickname"
 
 
-class EmailTaken(RegistrationError):
-    field = "email"
+def signed_up_words(nickname: str, email: str) -> str:
+    """What a sign-up is told, whether or not the address had an account already."""
+    return (f"Welcome, {nickname}! We sent a mail to {email}: use its link to confirm your address, as we "
+            "mail no notifications until then. You can log in now.")
 
 
 def find_by_nickname(nickname: str) -> User | None:
@@ -32,16 +37,16 @@ def find_by_nickname(nickname: str) -> User | None:
     if not is_valid_nickname(nickname):
         # Spares the database text it cannot store (PostgreSQL refuses NUL bytes).
         return None
-    return db.session.scalar(select(User).where(User.nickname_key == nickname_key(nickname)))
+    keys = lookup_keys(nickname)
+    found = {user.nickname_key: user for user in db.session.scalars(select(User).where(User.nickname_key.in_(keys)))}
+    return next((found[key] for key in keys if key in found), None)
 
 
 def nickname_taken(nickname: str) -> bool:
-    return find_by_nickname(nickname) is not None
-
-
-def email_taken(email: str) -> bool:
-    """Whether a normalized address (see :func:`social.accounts.normalize_email`) is in use."""
-    return db.session.scalar(select(User.id).where(User.email == email)) is not None
+    """Whether `nickname` is taken, or looks like one that is (see :mod:`social.nicknames`)."""
+    if find_by_nickname(nickname) is not None:
+        return True
+    return db.session.scalar(select(User.id).where(User.nickname_skeleton == nickname_skeleton(nickname))) is not None
 
 
 def register(
@@ -51,17 +56,21 @@ def register(
     password: str,
     about_me: str | None = None,
     locale: str = DEFAULT_LOCALE,
-) -> User:
+) -> User | None:
     """Create and commit a user from already normalized fields, with their first profile
-    (`user.profile_changed`, version 1) and the link that confirms their address.
+    (`user.profile_changed`, version 1) and the link that confirms their address; or, when the
+    address has an account, tell its owner (:mod:`social.mail.signups`) and return None, having
+    spent as long as a sign-up does.
 
-    Raises :class:`NicknameTaken` or :class:`EmailTaken`; the unique constraints
-    decide when two sign-ups race, so the check-then-insert cannot let a duplicate through.
+    Raises :class:`NicknameTaken`; the unique constraints decide when two sign-ups race, so the
+    check-then-insert cannot let a duplicate through.
     """
     if nickname_taken(nickname):
         raise NicknameTaken(nickname)
-    if email_taken(email):
-        raise EmailTaken(email)
+    owner = db.session.scalar(select(User).where(User.email == email))
+    if owner is not None:
+        _tell_the_owner(owner, password)
+        return None
     user = User(nickname=nickname, email=email, about_me=about_me or None, locale=locale, profile_version=1)
     user.set_password(password)
     db.session.add(user)
@@ -75,5 +84,15 @@ def register(
         db.session.rollback()
         if nickname_taken(nickname):
             raise NicknameTaken(nickname) from None
-        raise EmailTaken(email) from None
+        owner = db.session.scalar(select(User).where(User.email == email))
+        if owner is None:
+            raise
+        _tell_the_owner(owner, password)
+        return None
     return user
+
+
+def _tell_the_owner(owner: User, password: str) -> None:
+    spend_a_hash(password)  # a new account costs one: so does this
+    signups.tell_the_owner(owner, now=utcnow())
+    db.session.commit()

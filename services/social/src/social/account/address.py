@@ -13,9 +13,8 @@ from flask_login import current_user, login_required
 from social.account import bp
 from social.account.forms import ChangeEmailForm
 from social.dbtypes import utcnow
-from social.extensions import limiter
 from social.forms import EmptyForm
-from social.limits import login_rate_limit
+from social.limits import login_per_account, login_per_client, refuse_password
 from social.mail import addresses, confirmations
 from social.mail.confirmations import LinkRefused
 from social.models import User
@@ -48,12 +47,14 @@ def confirm(token: str) -> ResponseReturnValue:
 
 @bp.route("/settings/email", methods=["GET", "POST"])
 @login_required  # type: ignore[untyped-decorator]
-@limiter.limit(login_rate_limit, methods=["POST"])  # it checks the password
+@login_per_client  # it checks the password
+@login_per_account
 def email_settings() -> ResponseReturnValue:
     me = _me()
     form = ChangeEmailForm()
     if form.validate_on_submit():
         if not me.check_password(form.password.data):
+            refuse_password()
             form.password.errors.append("That is not your password.")
         else:
             try:

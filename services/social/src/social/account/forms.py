@@ -36,3 +36,18 @@ class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
         "Repeat password",
         validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
     )
+
+
+class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
+    password = PasswordField("Your password now", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+    new_password = PasswordField(
+        "New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+    )
+    new_password2 = PasswordField(
+        "Repeat the new password",
+        validators=[DataRequired(), EqualTo("new_password", message="The passwords do not match.")],
+    )
+
+
+class DeleteAccountForm(FlaskForm):  # type: ignore[misc]
+    password = PasswordField("Your password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])

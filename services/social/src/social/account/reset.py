@@ -46,7 +46,10 @@ def reset_password(token: str) -> ResponseReturnValue:
             resets.reset_password(token, form.password.data, now=utcnow())
         except LinkRefused as exc:
             return link_problem(exc, reset=True)
-        flash("Your password has been reset: log in with the new one.")
-        return redirect(url_for("auth.login"))
+        except resets.PasswordRefused as exc:
+            form.password.errors.append(str(exc))
+        else:
+            flash("Your password has been reset, and every session and API token ended: log in with the new one.")
+            return redirect(url_for("auth.login"))
     return render_template("account/reset_password.html", title="Set a new password", form=form,
                            nickname=user.nickname)

@@ -32,6 +32,7 @@ class MeOut(UserOut):
     email_bounced: bool = Field(description="Mail to `email` was refused: check it, then confirm it again.")
     locale: str = Field(json_schema_extra={"enum": list(LOCALES)})
     time_zone: str
+    show_last_seen: bool = Field(description="Whether others see when you were last seen (`last_seen`).")
     preferences: Preferences
 
 
@@ -47,6 +48,26 @@ class EmailChange(BaseModel):
     @classmethod
     def _deliverable_shape(cls, value: str) -> str:
         return normalize_email(value)
+
+
+class PasswordChange(BaseModel):
+    """Your password, and the new one."""
+
+    model_config = ConfigDict(extra="forbid", title="PasswordChange")
+
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX, description="Your password now.")]
+    new_password: Annotated[str, Field(
+        min_length=PASSWORD_MIN, max_length=PASSWORD_MAX,
+        description="Not one of the 20,000 most common passwords, nor your nickname or address.",
+    )]
+
+
+class AccountDeletion(BaseModel):
+    """Your password, to allow deleting your account."""
+
+    model_config = ConfigDict(extra="forbid", title="AccountDeletion")
+
+    password: Annotated[str, Field(min_length=1, max_length=PASSWORD_MAX)]
 
 
 class EmailConfirmation(BaseModel):

@@ -6,7 +6,9 @@ from flask import request
 
 from social import users
 from social.api.errors import ApiError
+from social.limits import refuse_password
 from social.models import ApiToken, User
+from social.passwords import verify_password
 
 BEARER_CHALLENGE = 'Bearer realm="microblog"'
 BASIC_CHALLENGE = 'Basic realm="microblog"'
@@ -18,9 +20,18 @@ def basic_auth_user() -> User:
     if auth is None or auth.type != "basic" or not auth.username or not auth.password:
         raise _unauthorized("Log in with HTTP Basic: your nickname and password.", BASIC_CHALLENGE)
     user = users.find_by_nickname(auth.username)
-    if user is None or not user.check_password(auth.password):
+    if not verify_password(user, auth.password):  # as long for an unknown nickname as for a known one
+        refuse_password()
         raise _unauthorized("Wrong nickname or password.", BASIC_CHALLENGE)
+    assert user is not None
     return user
+
+
+def check_own_password(user: User, password: str) -> None:
+    """A 403 naming the field unless `password` is `user`'s (it counts against the account's budget)."""
+    if not user.check_password(password):
+        refuse_password()
+        raise ApiError(403, "wrong_password", "That is not your password.", fields={"password": "wrong password"})
 
 
 def bearer_token(*, required: bool = True) -> ApiToken | None:

@@ -9,10 +9,12 @@ from social.api import bp
 from social.api.auth import token_user
 from social.api.errors import ApiError
 from social.api.users import user_or_404
+from social.limits import follows_per_user
 from social.models import CannotFollowSelf
 
 
 @bp.put("/users/me/following/<nickname>")
+@follows_per_user
 def follow(nickname: str) -> ResponseReturnValue:
     """204 whether the follow is new or not; 422 for following yourself."""
     me = token_user()
@@ -25,6 +27,7 @@ def follow(nickname: str) -> ResponseReturnValue:
 
 
 @bp.delete("/users/me/following/<nickname>")
+@follows_per_user
 def unfollow(nickname: str) -> ResponseReturnValue:
     """204 whether there was a follow to remove or not (also for yourself: there never is)."""
     me = token_user()

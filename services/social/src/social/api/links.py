@@ -49,6 +49,8 @@ def reset_password(token: str) -> ResponseReturnValue:
         resets.reset_password(token, body.password, now=utcnow())
     except LinkRefused as exc:
         raise link_error(exc) from None
+    except resets.PasswordRefused as exc:
+        raise ApiError(422, "invalid_fields", "Some fields are invalid.", fields={"password": str(exc)}) from None
     return "", 204
 
 

@@ -1,21 +1,25 @@
-"""`/api/users/me`: your own profile, your address and your mail preferences."""
+"""`/api/users/me`: your own profile, address, password, sessions and mail preferences, and
+deleting your account."""
 
 from __future__ import annotations
 
 from flask.typing import ResponseReturnValue
 
+from social import deletion
 from social.api import bp
-from social.api.account_schemas import AcceptedOut, EmailChange, MeOut
-from social.api.auth import token_user
+from social.api.account_schemas import AcceptedOut, AccountDeletion, EmailChange, MeOut, PasswordChange
+from social.api.auth import check_own_password, token_user
 from social.api.errors import ApiError
 from social.api.parsing import json_body
 from social.api.users import public_fields
 from social.dbtypes import utcnow
-from social.extensions import limiter
-from social.limits import login_rate_limit
+from social.extensions import db
+from social.limits import login_per_account, login_per_client
 from social.mail import addresses
 from social.mail.preferences import PreferencesChange, change_preferences, preferences_of
 from social.models import User
+from social.passwords import change_password, password_problem
+from social.sessions import end_every_session
 
 
 @bp.get("/users/me")
@@ -23,15 +27,51 @@ def get_me() -> ResponseReturnValue:
     return me_json(token_user())
 
 
+@bp.delete("/users/me")
+@login_per_client  # it checks the password
+@login_per_account
+def delete_me() -> ResponseReturnValue:
+    """Delete your account, with your password: 204, and every token and session ends."""
+    me = token_user()
+    check_own_password(me, json_body(AccountDeletion).password)
+    deletion.delete_account(me, now=utcnow())
+    return "", 204
+
+
+@bp.put("/users/me/password")
+@login_per_client  # it checks the password
+@login_per_account
+def put_password() -> ResponseReturnValue:
+    """Change your password: 204, and every session and API token (this one too) ends."""
+    me = token_user()
+    body = json_body(PasswordChange)
+    check_own_password(me, body.password)
+    problem = password_problem(body.new_password, nickname=me.nickname, email=me.email)
+    if problem is not None:
+        raise ApiError(422, "invalid_fields", "Some fields are invalid.", fields={"new_password": problem})
+    change_password(me, body.new_password, now=utcnow())
+    db.session.commit()
+    return "", 204
+
+
+@bp.post("/users/me/sessions/revoke")
+def revoke_sessions() -> ResponseReturnValue:
+    """Log out everywhere: 204, and every session and API token (this one too) ends."""
+    me = token_user()
+    end_every_session(me.id)
+    db.session.commit()
+    return "", 204
+
+
 @bp.put("/users/me/email")
-@limiter.limit(login_rate_limit)  # it checks the password
+@login_per_client  # it checks the password
+@login_per_account
 def change_email() -> ResponseReturnValue:
     """202 when a link went to the new address (mail moves there once it is used); 200 when the
     address is yours already. It never says whether the address is another account's."""
     me = token_user()
     body = json_body(EmailChange)
-    if not me.check_password(body.password):
-        raise ApiError(403, "wrong_password", "That is not your password.", fields={"password": "wrong password"})
+    check_own_password(me, body.password)
     try:
         change = addresses.change_address(me, body.email, now=utcnow())
     except addresses.TooManyLinks as exc:
@@ -69,7 +109,8 @@ def put_preferences() -> ResponseReturnValue:
 
 def me_json(user: User) -> dict[str, object]:
     out = MeOut.model_validate({
-        **public_fields(user),
+        **public_fields(user, own=True),
+        "show_last_seen": user.show_last_seen,
         "email": user.email,
         "email_confirmed": user.email_confirmed,
         "email_confirmed_at": user.email_confirmed_at,

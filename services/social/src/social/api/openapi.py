@@ -10,12 +10,22 @@ from pydantic.json_schema import models_json_schema
 
 from social.api import bp
 from social.api.openapi_account import ACCOUNT_MODELS, account_paths
-from social.api.openapi_parts import BEARER, NICKNAME_PARAM, OPTIONAL_BEARER, REF, json_response, operation
+from social.api.openapi_parts import (
+    BEARER,
+    ERRORS,
+    NICKNAME_PARAM,
+    OPTIONAL_BEARER,
+    REF,
+    json_response,
+    operation,
+)
 from social.api.parsing import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE
-from social.api.schemas import ErrorOut, FollowersPage, TokenOut, UserCreate, UserOut
+from social.api.schemas import ErrorOut, FollowersPage, SignUpAccepted, TokenOut, UserCreate, UserOut
 from social.settings import current_settings
 
-_MODELS: list[type[BaseModel]] = [UserCreate, UserOut, FollowersPage, TokenOut, ErrorOut, *ACCOUNT_MODELS]
+_MODELS: list[type[BaseModel]] = [
+    UserCreate, SignUpAccepted, UserOut, FollowersPage, TokenOut, ErrorOut, *ACCOUNT_MODELS,
+]
 _PAGE_PARAMS = [
     {
         "name": "page",
@@ -79,21 +89,16 @@ def _paths() -> dict[str, Any]:
             "post": operation(
                 "createUser",
                 "Sign up",
+                description="The answer is the same whether or not the address has an account: "
+                "its owner gets a mail saying someone tried, with a password reset link. A nickname "
+                "taken, or looking like a taken or reserved one, is a 409. The password may not be "
+                "one of the 20,000 most common, nor the nickname or address (422 naming `password`). "
+                "Rate limited per client (`SIGNUP_RATE_LIMIT`).",
                 request=UserCreate,
                 security=[],
-                ok={
-                    201: json_response(
-                        "The new user, e-mail included.",
-                        UserOut,
-                        headers={
-                            "Location": {
-                                "description": "The new user's API URL.",
-                                "schema": {"type": "string"},
-                            }
-                        },
-                    )
-                },
-                errors=(400, 409, 413, 422),
+                ok={202: json_response("Signed up: a link to confirm the address is on its way.", SignUpAccepted)},
+                errors={**{code: ERRORS[code] for code in (400, 413, 422, 429)},
+                        409: "The nickname is taken, or looks like one that is (`nickname_taken`)."},
             )
         },
         "/api/users/{nickname}": {
@@ -123,11 +128,12 @@ def _paths() -> dict[str, Any]:
                 "follow",
                 "Follow a user",
                 description="Idempotent: 204 whether the follow is new or not. Following "
-                "yourself is a 422 (`cannot_follow_self`).",
+                "yourself is a 422 (`cannot_follow_self`). Follows and unfollows are rate limited "
+                "per user (`FOLLOW_RATE_LIMIT`).",
                 params=[NICKNAME_PARAM],
                 security=BEARER,
                 ok={204: {"description": "You follow that user."}},
-                errors=(401, 404, 422),
+                errors=(401, 404, 422, 429),
             ),
             "delete": operation(
                 "unfollow",
@@ -136,13 +142,15 @@ def _paths() -> dict[str, Any]:
                 params=[NICKNAME_PARAM],
                 security=BEARER,
                 ok={204: {"description": "You do not follow that user."}},
-                errors=(401, 404),
+                errors=(401, 404, 429),
             ),
         },
         "/api/tokens": {
             "post": operation(
                 "createToken",
                 "Trade your nickname and password for a bearer token",
+                description="Limited per client and, for wrong passwords, per account; the page login "
+                "shares both budgets. An unknown nickname takes as long as a wrong password.",
                 security=[{"basicAuth": []}],
                 ok={200: json_response("A token, valid for 24 hours; shown only this once.", TokenOut)},
                 errors=(401, 429),

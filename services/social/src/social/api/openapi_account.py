@@ -9,10 +9,12 @@ from pydantic import BaseModel
 
 from social.api.account_schemas import (
     AcceptedOut,
+    AccountDeletion,
     EmailChange,
     EmailConfirmation,
     MeOut,
     NewPassword,
+    PasswordChange,
     PasswordResetRequest,
 )
 from social.api.openapi_parts import BEARER, ERRORS, json_response, operation
@@ -20,7 +22,7 @@ from social.mail.preferences import Preferences, PreferencesChange
 
 ACCOUNT_MODELS: list[type[BaseModel]] = [
     MeOut, EmailChange, EmailConfirmation, PasswordResetRequest, NewPassword, AcceptedOut, Preferences,
-    PreferencesChange,
+    PreferencesChange, PasswordChange, AccountDeletion,
 ]
 
 _TOKEN_PARAM = {
@@ -39,6 +41,14 @@ _LINK_ERRORS = {
 }
 
 
+_PASSWORD_CHECKED = {
+    **{code: ERRORS[code] for code in (400, 401, 413, 422)},
+    403: "The password is wrong (`wrong_password`, in `fields.password`).",
+    429: "Too many password checks from this client, or failed ones for this account; wait and retry "
+         "(see `Retry-After`).",
+}
+
+
 def account_paths() -> dict[str, Any]:
     return {
         "/api/users/me": {
@@ -48,6 +58,33 @@ def account_paths() -> dict[str, Any]:
                 "until it is), an address change waiting for its confirmation, whether mail to it "
                 "bounced, and your mail preferences.",
                 ok={200: json_response("Your profile.", MeOut)}, errors=(401,),
+            ),
+            "delete": operation(
+                "deleteMe", "Delete your account", security=BEARER, request=AccountDeletion,
+                description="Needs your password. Your profile, follows, sessions, API tokens, mail "
+                "links and mail history go at once; the notifier is told to forget your address "
+                "(`user.deleted`), and the events about you that social keeps lose their data.",
+                ok={204: {"description": "The account is deleted."}},
+                errors=_PASSWORD_CHECKED,
+            ),
+        },
+        "/api/users/me/password": {
+            "put": operation(
+                "changePassword", "Change your password", security=BEARER, request=PasswordChange,
+                description="Needs your password now. The new one may not be one of the 20,000 most "
+                "common passwords, nor your nickname or address (422 naming `new_password`). Every "
+                "session and every API token, this one too, ends: get a new token.",
+                ok={204: {"description": "The password is changed."}},
+                errors=_PASSWORD_CHECKED,
+            )
+        },
+        "/api/users/me/sessions/revoke": {
+            "post": operation(
+                "revokeSessions", "Log out everywhere", security=BEARER,
+                description="Ends every login session and revokes every API token, this one too, "
+                "without changing the password.",
+                ok={204: {"description": "Every session and token has ended."}},
+                errors=(401,),
             )
         },
         "/api/users/me/email": {

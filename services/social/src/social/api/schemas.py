@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, ValidationInfo, field_validator
 
 from social.accounts import (
     ABOUT_ME_MAX,
@@ -25,6 +25,7 @@ from social.accounts import (
     normalize_nickname,
 )
 from social.forms import FREE_TEXT_PATTERN
+from social.passwords import password_problem
 
 Locale = Annotated[str, Field(json_schema_extra={"enum": list(LOCALES)})]
 
@@ -50,10 +51,14 @@ class UserCreate(BaseModel):
         json_schema_extra=_NICKNAME_SCHEMA,
     )
     email: Annotated[str, Field(max_length=EMAIL_MAX, json_schema_extra={"format": "email"})]
-    password: Annotated[str, Field(min_length=PASSWORD_MIN, max_length=PASSWORD_MAX)]
-    about_me: Annotated[str, Field(max_length=ABOUT_ME_MAX, pattern=FREE_TEXT_PATTERN)] | None = (
-        None
-    )
+    password: Annotated[str, Field(
+        min_length=PASSWORD_MIN, max_length=PASSWORD_MAX,
+        description="Not one of the 20,000 most common passwords, nor your nickname or address.",
+    )]
+    about_me: Annotated[str, Field(
+        max_length=ABOUT_ME_MAX, pattern=FREE_TEXT_PATTERN,
+        description="No control characters but tabs and line breaks, and no text-direction overrides.",
+    )] | None = None
     locale: Locale = DEFAULT_LOCALE
 
     @field_validator("nickname")
@@ -73,6 +78,22 @@ class UserCreate(BaseModel):
     def _deliverable_shape(cls, value: str) -> str:
         return normalize_email(value)
 
+    @field_validator("password")
+    @classmethod
+    def _not_guessable(cls, value: str, info: ValidationInfo) -> str:
+        problem = password_problem(value, nickname=info.data.get("nickname", ""), email=info.data.get("email", ""))
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+
+class SignUpAccepted(BaseModel):
+    """A sign-up taken: the same answer whether or not the address had an account (its owner
+    is told by mail)."""
+
+    message: str
+    nickname: str
+
 
 class UserOut(BaseModel):
     """A user's public profile; `email` only when the caller asks about themselves."""
@@ -80,8 +101,8 @@ class UserOut(BaseModel):
     id: int
     nickname: str
     about_me: str | None
-    avatar_url: str = Field(json_schema_extra={"format": "uri"})
-    last_seen: datetime
+    avatar_url: str = Field(json_schema_extra={"format": "uri"}, description="An identicon made from the user id.")
+    last_seen: datetime | None = Field(description="To the minute; null when the user hides it.")
     follower_count: int = Field(ge=0)
     following_count: int = Field(ge=0)
     profile_url: str = Field(json_schema_extra={"format": "uri"})

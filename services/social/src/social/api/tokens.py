@@ -7,13 +7,14 @@ from flask.typing import ResponseReturnValue
 from social.api import bp
 from social.api.auth import basic_auth_user, bearer_token
 from social.api.schemas import TokenOut
-from social.extensions import db, limiter
-from social.limits import login_rate_limit
+from social.extensions import db
+from social.limits import login_per_account, login_per_client
 from social.models import ApiToken
 
 
 @bp.post("/tokens")
-@limiter.limit(login_rate_limit)
+@login_per_client
+@login_per_account
 def create_token() -> ResponseReturnValue:
     """A new token for HTTP Basic credentials, good for :data:`social.models.TOKEN_LIFETIME`."""
     user = basic_auth_user()

@@ -10,33 +10,27 @@ from social.api import bp
 from social.api.auth import bearer_token
 from social.api.errors import ApiError
 from social.api.parsing import json_body, page_args
-from social.api.schemas import FollowersPage, PageLinks, UserCreate, UserOut
-from social.models import User
+from social.api.schemas import FollowersPage, PageLinks, SignUpAccepted, UserCreate, UserOut
+from social.limits import signup_per_client
+from social.models import User, to_the_minute
 from social.outbox.events import profile_url
 from social.settings import current_settings
 
 
 @bp.post("/users")
+@signup_per_client
 def create_user() -> ResponseReturnValue:
-    """Sign up: 201 with the new profile, 409 when the nickname or e-mail is taken."""
+    """Sign up: 202 whether or not the address had an account (its owner gets a mail then), 409
+    when the nickname is taken or looks like one that is."""
     body = json_body(UserCreate)
     try:
-        user = users.register(
-            nickname=body.nickname,
-            email=body.email,
-            password=body.password,
-            about_me=body.about_me,
-            locale=body.locale,
-        )
-    except users.RegistrationError as exc:
-        raise ApiError(
-            409,
-            f"{exc.field}_taken",
-            f"That {exc.field.replace('email', 'e-mail')} is taken.",
-            fields={exc.field: "already in use"},
-        ) from None
-    location = url_for("api.get_user", nickname=user.nickname)
-    return user_json(user, with_email=True), 201, {"Location": location}
+        users.register(nickname=body.nickname, email=body.email, password=body.password, about_me=body.about_me,
+                       locale=body.locale)
+    except users.NicknameTaken:
+        raise ApiError(409, "nickname_taken", "That nickname is taken, or looks like one that is.",
+                       fields={"nickname": "already in use"}) from None
+    accepted = SignUpAccepted(message=users.signed_up_words(body.nickname, body.email), nickname=body.nickname)
+    return accepted.model_dump(), 202
 
 
 @bp.get("/users/<nickname>")
@@ -84,21 +78,21 @@ def user_json(user: User, *, with_email: bool) -> dict[str, object]:
 
 
 def _user_out(user: User, *, with_email: bool) -> UserOut:
-    fields = public_fields(user)
+    fields = public_fields(user, own=with_email)
     if with_email:
         fields["email"] = user.email
     return UserOut.model_validate(fields)
 
 
-def public_fields(user: User) -> dict[str, object]:
-    """What anyone may see of `user`, as :class:`UserOut` names it."""
+def public_fields(user: User, *, own: bool = False) -> dict[str, object]:
+    """What anyone may see of `user`, as :class:`UserOut` names it (`own`: the user themselves)."""
     base_url = current_settings().base_url
     return {
         "id": user.id,
         "nickname": user.nickname,
         "about_me": user.about_me,
-        "avatar_url": user.avatar(128),
-        "last_seen": user.last_seen,
+        "avatar_url": base_url + user.avatar(128),
+        "last_seen": to_the_minute(user.last_seen) if own or user.show_last_seen else None,
         "follower_count": user.follower_count(),
         "following_count": user.following_count(),
         "profile_url": profile_url(base_url, user.nickname),

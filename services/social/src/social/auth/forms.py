@@ -19,7 +19,8 @@ from social.accounts import (
     normalize_nickname,
 )
 from social.forms import NoControlCharacters, locale_choices
-from social.users import email_taken, nickname_taken
+from social.passwords import password_problem
+from social.users import nickname_taken
 
 
 class RegistrationForm(FlaskForm):  # type: ignore[misc]
@@ -43,15 +44,20 @@ class RegistrationForm(FlaskForm):  # type: ignore[misc]
         except InvalidNickname as exc:
             raise ValidationError(str(exc)) from None
         if nickname_taken(nickname):
-            raise ValidationError("That nickname is taken; please pick another.")
+            raise ValidationError("That nickname is taken, or looks like one that is; please pick another.")
 
     def validate_email(self, field: Field) -> None:
+        # Whether the address has an account is never said here: its owner gets a mail instead.
         try:
-            email = normalize_email(field.data.strip())
+            normalize_email(field.data.strip())
         except InvalidEmail as exc:
             raise ValidationError(str(exc)) from None
-        if email_taken(email):
-            raise ValidationError("That e-mail address already has an account.")
+
+    def validate_password(self, field: Field) -> None:
+        problem = password_problem(field.data or "", nickname=(self.nickname.data or "").strip(),
+                                   email=(self.email.data or "").strip())
+        if problem is not None:
+            raise ValidationError(problem)
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]

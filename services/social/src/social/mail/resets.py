@@ -13,15 +13,16 @@ from datetime import datetime, timedelta
 
 from microblog_contracts import PasswordResetRequested, PasswordResetRequestedData
 from pydantic import ValidationError
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from social.extensions import db
 from social.mail.confirmations import LinkRefused
 from social.mail.links import current_links
 from social.mail.profiles import lock_profile, mail_profile, record_profile_changed
 from social.mail.tokens import LinkProblem, MailToken, TokenPurpose
-from social.models import ApiToken, User
+from social.models import User
 from social.outbox.models import record_event
+from social.passwords import change_password, password_problem
 
 RESET_LINK_LIFETIME = timedelta(hours=1)
 
@@ -57,18 +58,23 @@ def find_reset(token: str, *, now: datetime) -> tuple[MailToken, User]:
     return row, user
 
 
+class PasswordRefused(ValueError):
+    """The new password may not be chosen; the message says why."""
+
+
 def reset_password(token: str, password: str, *, now: datetime) -> User:
-    """Use the link to set `password` and commit; raises :class:`LinkRefused`."""
+    """Use the link to set `password` and commit; raises :class:`LinkRefused`, or
+    :class:`PasswordRefused` (the link stays good)."""
     row, user = find_reset(token, now=now)
+    problem = password_problem(password, nickname=user.nickname, email=user.email)
+    if problem is not None:
+        raise PasswordRefused(problem)
     if not MailToken.spend(row.id, now):
         db.session.refresh(row)
         problem = row.problem(now) or LinkProblem.USED
         db.session.rollback()
         raise LinkRefused(problem)
-    user.set_password(password)
-    user.password_changed_at = now
-    db.session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
-    MailToken.revoke(user.id, now, TokenPurpose.RESET)
+    change_password(user, password, now=now)  # every session and API token ends
     if not user.email_confirmed:
         lock_profile(user)
         user.email_confirmed_at = now

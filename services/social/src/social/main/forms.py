@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import SelectField, TextAreaField
+from wtforms import BooleanField, SelectField, TextAreaField
 from wtforms.validators import Length, Optional
 
 from social.accounts import ABOUT_ME_MAX
@@ -15,3 +15,4 @@ class EditProfileForm(FlaskForm):  # type: ignore[misc]
         "About me", validators=[Optional(), Length(max=ABOUT_ME_MAX), NoControlCharacters()]
     )
     locale = SelectField("Language", choices=locale_choices())
+    show_last_seen = BooleanField("Show others when I was last here")

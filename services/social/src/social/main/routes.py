@@ -11,10 +11,11 @@ from social import follows, users
 from social.dbtypes import utcnow
 from social.extensions import db
 from social.forms import EmptyForm
+from social.limits import follows_per_user
 from social.mail.profiles import lock_profile, record_profile_changed
 from social.main import bp
 from social.main.forms import EditProfileForm
-from social.models import CannotFollowSelf, User
+from social.models import CannotFollowSelf, User, to_the_minute
 
 FOLLOWERS_PER_PAGE = 20
 NEWEST_USERS = 20
@@ -24,10 +25,13 @@ MAX_PAGE = 100_000
 
 @bp.before_app_request
 def record_last_seen() -> None:
-    """Every page a logged-in user asks for moves their "last seen" forward."""
+    """Every page a logged-in user asks for moves their "last seen" forward, to the minute (more
+    precision would tell others more, and cost a write per request)."""
     if current_user.is_authenticated:
-        current_user.last_seen = utcnow()
-        db.session.commit()
+        now = to_the_minute(utcnow())
+        if current_user.last_seen != now:
+            current_user.last_seen = now
+            db.session.commit()
 
 
 @bp.get("/")
@@ -52,6 +56,7 @@ def user(nickname: str) -> ResponseReturnValue:
 
 @bp.post("/follow/<nickname>")
 @login_required  # type: ignore[untyped-decorator]
+@follows_per_user
 def follow(nickname: str) -> ResponseReturnValue:
     target = _user_or_404(nickname)
     if EmptyForm().validate_on_submit():
@@ -66,6 +71,7 @@ def follow(nickname: str) -> ResponseReturnValue:
 
 @bp.post("/unfollow/<nickname>")
 @login_required  # type: ignore[untyped-decorator]
+@follows_per_user
 def unfollow(nickname: str) -> ResponseReturnValue:
     target = _user_or_404(nickname)
     if EmptyForm().validate_on_submit():
@@ -89,6 +95,7 @@ def edit_profile() -> ResponseReturnValue:
             lock_profile(me)
         me.about_me = form.about_me.data or None
         me.locale = form.locale.data
+        me.show_last_seen = form.show_last_seen.data
         if mail_relevant:
             record_profile_changed(me, at=utcnow())
         db.session.commit()
@@ -97,6 +104,7 @@ def edit_profile() -> ResponseReturnValue:
     if request.method == "GET":
         form.about_me.data = current_user.about_me
         form.locale.data = current_user.locale
+        form.show_last_seen.data = current_user.show_last_seen
     return render_template("main/edit_profile.html", title="Edit profile", form=form)
 
 

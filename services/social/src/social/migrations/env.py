@@ -9,10 +9,12 @@ import logging
 from logging.config import fileConfig
 from typing import Any
 
+import social.limits
 import social.mail.history
 import social.mail.tokens
 import social.models
 import social.outbox.models
+import social.sessions
 from alembic import context
 from flask import current_app
 

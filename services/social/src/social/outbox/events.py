@@ -41,7 +41,7 @@ def user_followed_event(
                 id=follower.id,
                 nickname=follower.nickname,
                 about_me=follower.about_me or None,
-                avatar_url=follower.avatar(128),  # type: ignore[arg-type]
+                avatar_url=base_url.rstrip("/") + follower.avatar(128),  # type: ignore[arg-type]
                 profile_url=profile_url(base_url, follower.nickname),  # type: ignore[arg-type]
             ),
             followed=followed,

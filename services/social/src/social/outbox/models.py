@@ -6,13 +6,16 @@ from datetime import datetime
 from typing import Any
 
 from microblog_contracts.envelope import Envelope
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.orm import Mapped
 
 from social.extensions import db
-from social.outbox.schema import NOTIFY_CHANNEL, outbox_events
+from social.outbox.retention import subjects_of
+from social.outbox.schema import NOTIFY_CHANNEL, outbox_events, outbox_subjects
 
 __all__ = ["OutboxEvent", "record_event"]
+
+subjects_table = outbox_subjects.to_metadata(db.metadata)
 
 
 class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
@@ -28,6 +31,7 @@ class OutboxEvent(db.Model):  # type: ignore[name-defined,misc]
     published_at: Mapped[datetime | None]
     publish_attempts: Mapped[int]
     last_error: Mapped[str | None]
+    redaction: Mapped[str | None]
 
     def __repr__(self) -> str:
         return f"<OutboxEvent {self.position} {self.event_type} {self.event_id}>"
@@ -45,6 +49,9 @@ def record_event(event: Envelope[Any]) -> OutboxEvent:
         occurred_at=event.time,
     )
     db.session.add(row)
+    subjects = [{"event_id": event.id, "user_id": user_id} for user_id in subjects_of(event)]
+    if subjects:
+        db.session.execute(insert(subjects_table), subjects)
     if db.session.get_bind().dialect.name == "postgresql":
         db.session.execute(text(f"NOTIFY {NOTIFY_CHANNEL}"))
     return row

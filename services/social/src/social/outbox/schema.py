@@ -29,6 +29,10 @@ outbox_events = sa.Table(
     sa.Column("published_at", UTCDateTime, nullable=True),
     sa.Column("publish_attempts", sa.Integer, nullable=False, server_default="0"),
     sa.Column("last_error", sa.String(500), nullable=True),
+    #: NULL while the body is whole; `address` once its addresses are dropped (older than
+    #: OUTBOX_RETENTION), `erased` once its data is dropped (about a deleted user): see
+    #: :mod:`social.outbox.retention`.
+    sa.Column("redaction", sa.String(16), nullable=True),
     # The relay's query: pending rows in order. Partial, so it stays as small as the backlog.
     sa.Index(
         "ix_outbox_events_pending",
@@ -36,6 +40,15 @@ outbox_events = sa.Table(
         postgresql_where=sa.text("published_at IS NULL"),
         sqlite_where=sa.text("published_at IS NULL"),
     ),
+)
+
+
+#: Which users each event is about, so that a deleted user's events can be found and erased.
+outbox_subjects = sa.Table(
+    "outbox_subjects",
+    metadata,
+    sa.Column("event_id", sa.String(128), primary_key=True),
+    sa.Column("user_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True, index=True),
 )
 
 

@@ -15,6 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
+from social.outbox.retention import not_erased
 from social.outbox.schema import outbox_events as outbox
 from social.relay.batches import MESSAGE_COLUMNS, message_of
 from social.relay.publisher import Confirmation, Publisher
@@ -44,7 +45,7 @@ def _pages(engine: Engine, window: ReplayWindow, size: int) -> Iterator[list[Any
         query = (
             sa.select(*MESSAGE_COLUMNS)
             .where(outbox.c.position > after, outbox.c.occurred_at >= window.since,
-                   outbox.c.published_at.is_not(None))
+                   outbox.c.published_at.is_not(None), not_erased())
             .order_by(outbox.c.position)
             .limit(size)
         )
@@ -61,7 +62,7 @@ def _pages(engine: Engine, window: ReplayWindow, size: int) -> Iterator[list[Any
 
 
 def count_replayable(engine: Engine, window: ReplayWindow) -> int:
-    """How many published events fall in the window."""
+    """How many published events fall in the window (a deleted user's, erased, are not replayed)."""
     return sum(len(page) for page in _pages(engine, window, 5000))
 
 
