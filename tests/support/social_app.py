@@ -28,15 +28,18 @@ def build_app(
 ) -> Flask:
     """A test app on `database_url`, its schema made by the migrations (or `create_all`).
 
-    Rate limits are out of the way unless `config` names one (`login_rate_limit="3 per minute"`).
+    Rate limits are out of the way unless `config` names one (`login_rate_limit="3 per minute"`);
+    any other setting `config` names is a setting too (`trusted_proxies=1`).
     """
     limits = {name: str(config.pop(name, "1000 per minute")) for name in RATE_LIMITS}
+    # Other settings named in `config` (`trusted_proxies=1`) are settings too, not Flask config.
+    overrides = {name: config.pop(name) for name in list(config) if name in SocialSettings.model_fields}
     settings = SocialSettings(
         database_url=database_url,
         secret_key="test",
         social_base_url=BASE_URL,
         follow_notice_default=follow_notice_default,  # type: ignore[arg-type]
-        **limits,  # type: ignore[arg-type]
+        **{**limits, **overrides},  # type: ignore[arg-type]
     )
     app = create_app(settings, TESTING=True, **{"WTF_CSRF_ENABLED": False, **config})
     with app.app_context():

@@ -38,6 +38,7 @@ def create_app(settings: SocialSettings | None = None, **config: object) -> Flas
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         SQLALCHEMY_ENGINE_OPTIONS=_engine_options(settings.database_url),
         MAX_CONTENT_LENGTH=MAX_CONTENT_LENGTH,
+        RATELIMIT_HEADERS_ENABLED=True,  # a 429 says when to try again (Retry-After)
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=settings.cookies_secure,

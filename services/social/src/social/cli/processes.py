@@ -7,7 +7,6 @@ from typing import Any
 
 import click
 import structlog
-from flask import Flask
 from microblog_plumbing.signals import on_stop_signals
 
 from social.cli import configured, main, web_app
@@ -24,9 +23,13 @@ def serve() -> None:
 
     from social.extensions import db
     from social.secrecy import access_logger_class
+    from social.serving import BufferedWsgi
 
     settings = configured()
     app = web_app(settings)
+    # Requests are read whole by the event loop before a thread sees them: slow clients cost a
+    # socket, not a thread (see social.serving).
+    served = BufferedWsgi(app, threads=settings.social_threads)
 
     def post_fork(_server: Any, _worker: Any) -> None:
         with app.app_context():
@@ -37,8 +40,7 @@ def serve() -> None:
             options = {
                 "bind": settings.social_bind,
                 "workers": settings.social_workers,
-                "worker_class": "gthread",
-                "threads": settings.social_threads,
+                "worker_class": "asgi",
                 "accesslog": "-",
                 "access_log_format": '%(h)s "%(r)s" %(s)s %(b)s %(M)sms',
                 # Tokens in link paths (/confirm/<token>...) are written as [redacted].
@@ -53,8 +55,8 @@ def serve() -> None:
             for key, value in options.items():
                 self.cfg.set(key, value)
 
-        def load(self) -> Flask:
-            return app
+        def load(self) -> BufferedWsgi:
+            return served
 
     log.info("serving", bind=settings.social_bind, base_url=settings.base_url, workers=settings.social_workers)
     Server().run()
