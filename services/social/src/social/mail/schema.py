@@ -26,4 +26,6 @@ mail_history = sa.Table(
     sa.Column("reason", sa.String(64), nullable=True),
     sa.Column("at", UTCDateTime, nullable=False, index=True),
     sa.Column("merged_into_at", UTCDateTime, nullable=True),
+    # `social announce status` counts an announcement's mails by outcome and reason from this alone.
+    sa.Index("ix_mail_history_event_id", "event_id", "kind", "outcome", "reason"),
 )

@@ -9,6 +9,7 @@ import logging
 from logging.config import fileConfig
 from typing import Any
 
+import social.announcements.model
 import social.limits
 import social.mail.history
 import social.mail.tokens
