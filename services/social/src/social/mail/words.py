@@ -15,6 +15,7 @@ KINDS = {
     "email_confirmation": "Address confirmation",
     "password_reset": "Password reset",
     "email_change_notice": "Address change notice",
+    "announcement": "Announcement",
 }
 
 OUTCOMES = {"sent": "Sent", "skipped": "Not sent", "failed": "Could not be sent"}
@@ -31,12 +32,16 @@ REASONS = {
     "expired": "its link had expired before it could go",
     "follow_undone": "the follow was undone before the mail went",
     "recipient_refused": "your mail server refused it",
+    "bad_address": "your address is not one mail can be sent to",
+    "cancelled": "the announcement was cancelled before it reached you",
 }
 GENERIC_REASON = "something went wrong on our side"
 
 
-def kind_words(kind: str) -> str:
-    return KINDS.get(kind) or kind.replace("_", " ").capitalize()
+def kind_words(kind: str, subject: str | None = None) -> str:
+    """What a mail was, in words; with its subject when it has one worth showing (an announcement's)."""
+    words = KINDS.get(kind) or kind.replace("_", " ").capitalize()
+    return f"{words}: {subject}" if subject else words
 
 
 def outcome_words(outcome: str, reason: str | None = None, merged_into_at: datetime | None = None) -> str:
