@@ -33,4 +33,4 @@ def main() -> None:
     """Microblog social service."""
 
 
-from social.cli import events, outbox, processes, users  # noqa: E402,F401  (register the commands)
+from social.cli import announce, events, outbox, processes, users  # noqa: E402,F401  (register the commands)
