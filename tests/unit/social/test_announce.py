@@ -29,6 +29,7 @@ from social.cli import main as social_cli
 from social.extensions import db
 from social.outbox.models import OutboxEvent
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import OperationalError
 
 from tests.support.social_announce import add_users, write
 from tests.support.social_app import BASE_URL, recorded_events
@@ -202,6 +203,21 @@ def test_a_database_not_upgraded_is_refused_naming_the_command(app: Flask, tmp_p
     result = announce(app, *texts(tmp_path))
     assert result.exit_code == 2
     assert "the database has no announcements table: run `social db upgrade` first" in result.stderr
+
+
+def test_a_database_that_fails_is_said_in_one_line(
+    app: Flask, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    add_users(1)
+
+    def locked(*_args: object, **_kwargs: object) -> None:
+        raise OperationalError("INSERT INTO outbox_events ...", {}, Exception("database is locked"))
+
+    monkeypatch.setattr("social.announcements.sending.announce", locked)
+    result = announce(app, *texts(tmp_path))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("social announce: the database failed (")
+    assert "database is locked" in result.stderr and result.stderr.endswith("nothing was written\n")
 
 
 def test_making_one_needs_a_subject_and_a_text_and_the_commands_take_none_of_those(app: Flask, tmp_path: Path) -> None:

@@ -11,9 +11,11 @@ from pathlib import Path
 import pytest
 from microblog_contracts import MailProfile
 from microblog_contracts.announcements import MAX_TEXT_BYTES, RECIPIENTS_PER_BATCH
-from social.announcements.drafts import content_type, parse_variant, read_draft
+from social.announcements.attachments import content_type
+from social.announcements.drafts import read_draft
 from social.announcements.errors import DraftRefused
 from social.announcements.recipients import BATCH_BYTES, pack_batches
+from social.announcements.variants import parse_variant
 
 from tests.support.social_announce import write
 

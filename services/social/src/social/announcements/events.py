@@ -20,7 +20,8 @@ from microblog_contracts import (
 from microblog_contracts.announcements import CHUNK_BYTES, AttachmentInfo
 from microblog_contracts.envelope import MAX_EVENT_BYTES
 
-from social.announcements.drafts import AttachmentFile, Draft
+from social.announcements.attachments import AttachmentFile
+from social.announcements.drafts import Draft
 from social.announcements.errors import DraftRefused
 
 

@@ -48,7 +48,10 @@ class Announced:
 
 def announce(draft: Draft, *, links: Links, now: datetime, created_by: str | None = None) -> Announced:
     """Write the announcement of `draft` to every user with a confirmed address and announcements
-    on, and commit; raises :class:`NoRecipients` (and writes nothing) when there is nobody."""
+    on, and commit; raises :class:`NoRecipients` (and writes nothing) when there is nobody.
+
+    It ends the session's transaction before it writes: call it with nothing else pending.
+    """
     check_created_fits(draft)
     announcement_id = str(uuid.uuid4())
     left_out = LeftOut()

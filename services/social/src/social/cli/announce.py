@@ -16,6 +16,8 @@ from typing import NoReturn
 
 import click
 from flask.cli import with_appcontext
+from microblog_plumbing.databases import database_error
+from sqlalchemy.exc import SQLAlchemyError
 
 from social.announcements.errors import AnnouncementError, DraftRefused, NoRecipients
 from social.announcements.progress import Progress, progress_of
@@ -71,6 +73,8 @@ def announce(subject: str | None, text_file: str | None, html_file: str | None, 
         announced = send(draft, links=current_links(), now=utcnow(), created_by=_operator())
     except (DraftRefused, NoRecipients) as exc:
         _fail(str(exc) + ("; nothing was written" if isinstance(exc, NoRecipients) else ""), status=2)
+    except SQLAlchemyError as exc:
+        _fail(f"the database failed ({database_error(exc)}); nothing was written", status=1)
     a = announced.announcement
     click.echo(a.id)
     attachments = f", {len(a.attachments)} attachment(s) of {_size(draft.attachments_bytes)}" if a.attachments else ""
@@ -115,6 +119,8 @@ def cancel(announcement_id: str) -> None:
         call_off(announcement_id, now=utcnow())
     except AnnouncementError as exc:
         _fail(str(exc), status=1)
+    except SQLAlchemyError as exc:
+        _fail(f"the database failed ({database_error(exc)}); nothing was cancelled", status=1)
     progress = _progress(announcement_id)
     click.echo(f"cancelled announcement {announcement_id}: {progress.sent:,} of {progress.recipients:,} "
                f"recipient(s) had been mailed (as far as the notifier has reported); the rest will not be")
