@@ -31,8 +31,11 @@ class System:
         self.base_url = f"http://127.0.0.1:{self.web_port}"
         common = {"DATABASE_URL": database_url, "SECRET_KEY": "e2e-secret", "LOG_FORMAT": "json",
                   "FOLLOW_NOTICE_DEFAULT": "immediately"}
+        # Every person of a test signs up and logs in from 127.0.0.1: the per-client limits are
+        # the security tests' to try, not the flows'.
         self.social_env = {**common, "AMQP_URL": amqp_url, "SOCIAL_BIND": f"127.0.0.1:{self.web_port}",
-                           "SOCIAL_BASE_URL": self.base_url, "SOCIAL_WORKERS": "2"}
+                           "SOCIAL_BASE_URL": self.base_url, "SOCIAL_WORKERS": "2",
+                           "SIGNUP_RATE_LIMIT": "1000 per minute", "LOGIN_RATE_LIMIT": "1000 per minute"}
         self.relay_env = {**common, "AMQP_URL": relay_amqp_url or amqp_url,
                           "RELAY_HTTP_BIND": f"127.0.0.1:{self.relay_port}", **(relay_env or {})}
         self.notifier_env = {

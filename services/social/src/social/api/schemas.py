@@ -25,12 +25,13 @@ from social.accounts import (
     normalize_nickname,
 )
 from social.forms import FREE_TEXT_PATTERN
+from social.nicknames import RESERVED
 from social.passwords import password_problem
 
 Locale = Annotated[str, Field(json_schema_extra={"enum": list(LOCALES)})]
 
 
-_RESERVED: list[JsonValue] = [name for name in sorted(RESERVED_NICKNAMES)]
+_RESERVED: list[JsonValue] = [name for name in sorted(RESERVED_NICKNAMES | RESERVED)]
 _NICKNAME_SCHEMA: dict[str, JsonValue] = {
     "minLength": 1,
     "maxLength": NICKNAME_MAX,
@@ -47,7 +48,9 @@ class UserCreate(BaseModel):
     # Checked by `normalize_nickname` (the contract's rule and a friendlier message); the
     # schema shows the same rule.
     nickname: str = Field(
-        description="Letters of any script, digits, '.', '_' and '-'; unique whatever its case.",
+        description="Letters of one script (Chinese, Japanese and Korean may mix theirs, and Latin), digits, "
+        "'.', '_' and '-', NFKC-normalised; no invisible characters; not a reserved name (any case); unique "
+        "whatever its case and whatever it looks like (UTS #39 skeletons: a 409 for a look-alike of a taken one).",
         json_schema_extra=_NICKNAME_SCHEMA,
     )
     email: Annotated[str, Field(max_length=EMAIL_MAX, json_schema_extra={"format": "email"})]
