@@ -106,3 +106,13 @@ def test_pending_events_keep_their_addresses_until_published(app: Flask) -> None
     db.session.execute(update(OutboxEvent).values(occurred_at=utcnow() - timedelta(days=60)))
     db.session.commit()
     assert prune_outbox(db.engine, retention=timedelta(days=30), now=utcnow()).addresses_dropped == 0
+
+
+def test_a_deleted_user_s_id_is_never_given_to_a_new_account(client: FlaskClient) -> None:
+    make_user("susan")
+    last = make_user("bob")
+    client.delete("/api/users/me", headers=bearer(api_token(client, "bob")), json={"password": PASSWORD})
+    assert client.post("/api/users", json={"nickname": "carol", "email": "carol@example.com",
+                                           "password": PASSWORD}).status_code == 202
+    carol = users.find_by_nickname("carol")
+    assert carol is not None and carol.id > last.id
