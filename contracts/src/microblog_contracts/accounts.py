@@ -19,6 +19,8 @@ PASSWORD_RESET_REQUESTED: Final = "password.reset_requested"  # noqa: S105 - an 
 PASSWORD_RESET_REQUESTED_V1_SCHEMA: Final = "urn:microblog:schema:password.reset_requested:1"  # noqa: S105
 EMAIL_CHANGE_REQUESTED: Final = "email.change_requested"
 EMAIL_CHANGE_REQUESTED_V1_SCHEMA: Final = "urn:microblog:schema:email.change_requested:1"
+EMAIL_SIGNUP_ATTEMPTED: Final = "email.signup_attempted"
+EMAIL_SIGNUP_ATTEMPTED_V1_SCHEMA: Final = "urn:microblog:schema:email.signup_attempted:1"
 
 
 class EmailConfirmationRequestedData(BaseModel):
@@ -69,3 +71,23 @@ class EmailChangeRequestedData(BaseModel):
 class EmailChangeRequested(Envelope[EmailChangeRequestedData]):
     type: Literal["email.change_requested"] = EMAIL_CHANGE_REQUESTED
     dataschema: Literal["urn:microblog:schema:email.change_requested:1"] = EMAIL_CHANGE_REQUESTED_V1_SCHEMA
+
+
+class EmailSignupAttemptedData(BaseModel):
+    """Someone signed up with an address that has an account. Sign-up answers the same either way
+    (it must not tell who has an account); the address's owner is told instead, with a link to reset
+    the password in case they forgot they had one."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    #: The account that has the address.
+    profile: MailProfile
+    attempted_at: AwareDatetime
+    reset_url: HttpUrl
+    #: When the reset link stops working: the mail is not sent after.
+    expires_at: AwareDatetime
+
+
+class EmailSignupAttempted(Envelope[EmailSignupAttemptedData]):
+    type: Literal["email.signup_attempted"] = EMAIL_SIGNUP_ATTEMPTED
+    dataschema: Literal["urn:microblog:schema:email.signup_attempted:1"] = EMAIL_SIGNUP_ATTEMPTED_V1_SCHEMA

@@ -16,6 +16,8 @@ from microblog_contracts.envelope import Envelope
 
 USER_PROFILE_CHANGED: Final = "user.profile_changed"
 USER_PROFILE_CHANGED_V1_SCHEMA: Final = "urn:microblog:schema:user.profile_changed:1"
+USER_DELETED: Final = "user.deleted"
+USER_DELETED_V1_SCHEMA: Final = "urn:microblog:schema:user.deleted:1"
 
 #: A database id: positive and inside a signed 64-bit integer, as every database stores it.
 UserId = Annotated[int, Field(gt=0, le=2**63 - 1)]
@@ -104,3 +106,18 @@ class UserProfileChanged(Envelope[UserProfileChangedData]):
 
     type: Literal["user.profile_changed"] = USER_PROFILE_CHANGED
     dataschema: Literal["urn:microblog:schema:user.profile_changed:1"] = USER_PROFILE_CHANGED_V1_SCHEMA
+
+
+class UserDeletedData(BaseModel):
+    """The user deleted their account: every service forgets what it keeps of them (the notifier:
+    their address, profile, waiting notices, ledger rows and suppression)."""
+
+    model_config = ConfigDict(frozen=True, extra="ignore")
+
+    user_id: UserId
+    deleted_at: AwareDatetime
+
+
+class UserDeleted(Envelope[UserDeletedData]):
+    type: Literal["user.deleted"] = USER_DELETED
+    dataschema: Literal["urn:microblog:schema:user.deleted:1"] = USER_DELETED_V1_SCHEMA

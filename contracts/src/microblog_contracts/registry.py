@@ -13,8 +13,9 @@ from microblog_contracts.envelope import MAX_EVENT_BYTES, DecodeFailure, Envelop
 
 _MODELS: list[type[Envelope[Any]]] = [
     user_followed.UserFollowedV1, user_followed.UserFollowed, user_followed.UserUnfollowed,
-    profiles.UserProfileChanged,
+    profiles.UserProfileChanged, profiles.UserDeleted,
     accounts.EmailConfirmationRequested, accounts.PasswordResetRequested, accounts.EmailChangeRequested,
+    accounts.EmailSignupAttempted,
     mail.MailActivity, mail.MailBounced,
     announcements.AnnouncementCreated, announcements.AnnouncementAttachment,
     announcements.AnnouncementRecipients, announcements.AnnouncementCancelled,

@@ -8,13 +8,13 @@ from datetime import timedelta
 
 from flask import Flask
 from flask.testing import FlaskClient
+from microblog_contracts import USER_DELETED
 from social import users
 from social.dbtypes import utcnow
 from social.extensions import db
 from social.follows import follow
 from social.models import Follow, User
 from social.outbox.models import OutboxEvent
-from social.outbox.proposed import USER_DELETED
 from social.outbox.retention import prune_outbox
 from social.relay.replay import ReplayWindow, count_replayable
 from sqlalchemy import func, select, update

@@ -8,10 +8,10 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from microblog_contracts import EMAIL_SIGNUP_ATTEMPTED
 from social.extensions import db
 from social.models import User
 from social.outbox.models import OutboxEvent
-from social.outbox.proposed import EMAIL_SIGNUP_ATTEMPTED
 from sqlalchemy import func, select
 
 from tests.support.social_app import PASSWORD, build_app, make_user, recorded_events

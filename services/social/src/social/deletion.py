@@ -13,6 +13,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import structlog
+from microblog_contracts import UserDeleted, UserDeletedData
 from sqlalchemy import delete, or_
 
 from social.extensions import db
@@ -20,7 +21,6 @@ from social.mail.history import MailHistory
 from social.mail.tokens import MailToken
 from social.models import Follow, User
 from social.outbox.models import record_event
-from social.outbox.proposed import UserDeleted, UserDeletedData
 from social.outbox.retention import erase_events_of
 from social.sessions import UserSession, end_every_session
 

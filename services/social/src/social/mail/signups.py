@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 
 import structlog
 from limits import parse_many
+from microblog_contracts import EmailSignupAttempted, EmailSignupAttemptedData
 from pydantic import ValidationError
 from sqlalchemy import func, select
 
@@ -22,7 +23,6 @@ from social.mail.resets import RESET_LINK_LIFETIME
 from social.mail.tokens import MailToken, TokenPurpose
 from social.models import User
 from social.outbox.models import record_event
-from social.outbox.proposed import EmailSignupAttempted, EmailSignupAttemptedData
 from social.settings import current_settings
 
 log = structlog.get_logger("social.mail")

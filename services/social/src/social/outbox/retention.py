@@ -16,11 +16,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from microblog_contracts import USER_DELETED
 from microblog_contracts.envelope import Envelope
 from pydantic import BaseModel
 from sqlalchemy.engine import Engine
 
-from social.outbox.proposed import USER_DELETED
 from social.outbox.schema import outbox_events as outbox
 from social.outbox.schema import outbox_subjects
 
