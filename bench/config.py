@@ -61,6 +61,10 @@ class Config:
     profile_events: int = 20_000
     profile_connections: int = 8
 
+    # 10. a RabbitMQ cluster: three nodes vs one (the slow drain, end to end), a node's death
+    cluster_slow_events: int = 3_000
+    cluster_e2e_seconds: float = 20.0
+
     sections: tuple[str, ...] = field(default=())
 
     @classmethod
@@ -73,5 +77,6 @@ class Config:
             pika_confirm_messages=100, pika_consume_messages=500, scale_processes=(1, 2),
             scale_events_per_process=40, sink_ceiling_messages=100, profile_events=400,
             storm_events=300, storm_seconds=5.0, storm_grace=1.0, storm_window=3.0,
+            cluster_slow_events=60, cluster_e2e_seconds=2.0,
         )
         return replace(small, **overrides)  # type: ignore[arg-type]

@@ -247,3 +247,87 @@ def test_every_path_a_dockerfile_copies_exists_in_the_repository(package: str) -
         assert not path.is_symlink(), f"{source} is a symlink: copy what it points to"
         top = Path(source).parts[0]
         assert top not in ignored, f"{source} is left out of the build context by .dockerignore"
+
+
+# -- the `cluster` profile: three RabbitMQ nodes, every broker client given all three --------------
+
+CLUSTER_ENV = ROOT / "deploy" / "cluster.env"
+NODES = ("rabbitmq", "rabbitmq-2", "rabbitmq-3")
+
+
+def env_file(path: Path) -> dict[str, str]:
+    """The variables of a compose `--env-file` (KEY=VALUE lines; # comments)."""
+    lines = (line.strip() for line in path.read_text().splitlines())
+    return dict(line.split("=", 1) for line in lines if line and not line.startswith("#"))
+
+
+def interpolate_with(value: str, variables: dict[str, str]) -> str:
+    """`${VAR:-default}` as compose resolves it with `variables` set (the others unset)."""
+    return _INTERPOLATION.sub(lambda m: variables.get(m["name"]) or m["default"] or "", value)
+
+
+def mounted_configs(service: dict[str, Any]) -> dict[str, Path]:
+    """The RabbitMQ config files a service mounts: where they land -> the repository's file."""
+    mounts = [volume.split(":") for volume in service.get("volumes", []) if volume.startswith("./")]
+    return {target: ROOT / source for source, target, *_ in mounts if target.startswith("/etc/rabbitmq/")}
+
+
+def broker_clients(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    return {name: s for name, s in services.items() if "AMQP_URL" in environment_of(s)
+            and dependencies(s).get("rabbitmq")}
+
+
+def test_the_cluster_profile_runs_three_rabbitmq_nodes_sharing_a_cookie_the_others_join_the_first(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    nodes = {name: s for name, s in services.items() if str(s.get("image", "")).startswith("rabbitmq:")}
+    assert sorted(nodes) == list(NODES)
+    assert "profiles" not in nodes["rabbitmq"], "the first node is the one broker of a plain `docker compose up`"
+    assert [s["hostname"] for s in nodes.values()] == list(NODES), "a node's name follows its hostname"
+    cookies = {environment_of(s).get("RABBITMQ_ERLANG_COOKIE") for s in nodes.values()}
+    assert len(cookies) == 1 and None not in cookies, "the nodes of a cluster share one Erlang cookie"
+    data = {v.split(":")[0] for s in nodes.values() for v in s["volumes"] if v.endswith(":/var/lib/rabbitmq")}
+    assert len(data) == 3, "each node keeps its own data"
+    first = f"rabbit@{nodes['rabbitmq']['hostname']}"
+    for name in NODES[1:]:
+        assert nodes[name]["profiles"] == ["cluster"]
+        assert dependencies(nodes[name]) == {"rabbitmq": "service_healthy"}, "they join a node that runs"
+        joined = "\n".join(path.read_text() for path in mounted_configs(nodes[name]).values())
+        assert "cluster_formation.peer_discovery_backend = classic_config" in joined
+        assert f"cluster_formation.classic_config.nodes.1 = {first}" in joined
+    for name, node in nodes.items():
+        configs = mounted_configs(node)
+        assert all(path.is_file() for path in configs.values()), f"{name} mounts a config file that is missing"
+        assert any("cluster_partition_handling = pause_minority" in p.read_text() for p in configs.values()), name
+
+
+def test_with_the_cluster_env_file_every_broker_client_is_given_all_three_nodes(
+    services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from microblog_plumbing.brokers import split_amqp_urls
+    from pika import URLParameters
+
+    variables = env_file(CLUSTER_ENV)
+    assert variables["COMPOSE_PROFILES"] == "cluster"
+    clients = broker_clients(services)
+    assert {package_of(s) for s in clients.values()} == {"social", "notifier"}
+    for field in {*SocialSettings.model_fields, *NotifierSettings.model_fields}:
+        monkeypatch.delenv(field.upper(), raising=False)
+    for name, service in clients.items():
+        env = {k: interpolate_with(v, variables) for k, v in environment_of(service).items()}
+        brokers = [URLParameters(url) for url in split_amqp_urls(env["AMQP_URL"])]
+        assert sorted((b.host, b.port) for b in brokers) == [(node, 5672) for node in NODES], name
+        single = interpolate(environment_of(service)["AMQP_URL"])
+        assert [URLParameters(url).host for url in split_amqp_urls(single)] == ["rabbitmq"], name
+        package = package_of(service)
+        assert package is not None
+        SETTINGS[package](**{k.lower(): v for k, v in env.items()})
+
+
+def test_the_broker_clients_wait_for_the_other_nodes_only_when_the_profile_runs_them(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    for name, service in broker_clients(services).items():
+        depends_on = service["depends_on"]
+        for node in NODES[1:]:
+            assert depends_on[node] == {"condition": "service_healthy", "required": False}, name

@@ -36,9 +36,13 @@ def test_a_broker_url_that_is_not_amqp_is_refused_without_showing_its_password()
     assert "s3cret" not in message
 
 
-def test_the_relay_takes_one_broker_url() -> None:
-    assert "one broker" in refusal(amqp_url="amqp://a:5672/%2F,amqp://b:5672/%2F")
+def test_the_relay_takes_one_broker_url_or_a_clusters_nodes_and_names_a_bad_one_masked() -> None:
     assert SocialSettings(amqp_url=" amqp://a:5672/%2F ").amqp_url == "amqp://a:5672/%2F"  # type: ignore[call-arg]
+    nodes = SocialSettings(amqp_url="amqp://a:5672/%2F, amqp://b:5672/%2F")  # type: ignore[call-arg]
+    assert nodes.amqp_url == "amqp://a:5672/%2F,amqp://b:5672/%2F"
+    message = refusal(amqp_url="amqp://u:s3cret@a:5672/%2F,amqp://u:s3cret@b:port/%2F")
+    assert "'amqp://u:***@b:port/%2F' is not a usable AMQP URL" in message
+    assert "s3cret" not in message
 
 
 def test_follow_notices_are_batched_unless_follow_notice_default_says_otherwise(

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,12 +13,14 @@ from datetime import UTC, datetime
 from http.server import ThreadingHTTPServer
 
 import structlog
+from microblog_plumbing.backoff import Backoff
 from microblog_plumbing.probes import Check, serve_probes, stop_probes
 
 from notifier.alerts import DeadLetterAlerts
-from notifier.broker import connection_parameters
+from notifier.broker import brokers_for
 from notifier.consent import Limits
 from notifier.consumer import Consumer
+from notifier.errors import LedgerUnavailable
 from notifier.failures import FailurePolicy
 from notifier.gathering.outbox import ActivityTeller
 from notifier.gathering.policy import GatherPolicy
@@ -55,15 +58,20 @@ class Notifier:
     metrics: NotifierMetrics
     scheduler: Scheduler
     _probes: ThreadingHTTPServer | None = field(default=None, repr=False)
+    #: How long to wait between looks for a ledger database that is down at start.
+    ledger_backoff: Backoff = field(default_factory=lambda: Backoff(initial=0.5, cap=30.0), repr=False)
+    _stopped: threading.Event = field(default_factory=threading.Event, repr=False)
 
     def run(self) -> None:
-        """Serve the probes, start the ledger writer, alerts and scheduler, consume until stopped."""
-        self.ledger.start()
-        self.alerts.start()
-        self.scheduler.start()
+        """Serve the probes, wait for the ledger database, start the ledger writer, alerts and
+        scheduler, consume until stopped."""
         self._probes = serve_probes(self.settings.notifier_http_bind, self.metrics.registry, self.readiness)
         try:
-            self.consumer.run()
+            if self._wait_for_ledger():
+                self.ledger.start()
+                self.alerts.start()
+                self.scheduler.start()
+                self.consumer.run()
         finally:
             stop_probes(self._probes)
             self.scheduler.stop()
@@ -72,7 +80,24 @@ class Notifier:
             self.ledger.dispose()
 
     def stop(self) -> None:
+        self._stopped.set()
         self.consumer.stop()
+
+    def _wait_for_ledger(self) -> bool:
+        """Create the ledger's tables, waiting with a capped backoff while its database is down (a
+        notifier started before its database, or with it, must not exit); False if stopped first.
+        Meanwhile /readyz answers 503, naming the ledger."""
+        while not self._stopped.is_set():
+            try:
+                self.ledger.create_schema()
+            except LedgerUnavailable as exc:
+                delay = self.ledger_backoff.next_delay()
+                log.warning("waiting_for_ledger_database", error=str(exc), retry_in_seconds=round(delay, 2),
+                            note="nothing is consumed until NOTIFIER_DATABASE_URL answers")
+                self._stopped.wait(delay)
+            else:
+                return True
+        return False
 
     @property
     def stopping(self) -> bool:
@@ -84,14 +109,16 @@ class Notifier:
                 "ledger": Check(self.ledger.ping(), "the ledger database does not answer")}
 
 
-def build_ledger(settings: NotifierSettings, *, store: LedgerStore | None = None) -> Ledger:
-    """The ledger on NOTIFIER_DATABASE_URL (or `store`), every table created."""
+def build_ledger(settings: NotifierSettings, *, store: LedgerStore | None = None, create: bool = True) -> Ledger:
+    """The ledger on NOTIFIER_DATABASE_URL (or `store`), every table created unless `create` is
+    False (then nothing connects yet: `notifier run` creates them once the database answers)."""
     ledger = Ledger(
         store or SqlStore(settings.notifier_database_url),
         commit_interval=settings.notifier_ledger_commit_interval,
         on_error=lambda exc: log.error("ledger_write_failed", error=str(exc)),
     )
-    ledger.create_schema()
+    if create:
+        ledger.create_schema()
     return ledger
 
 
@@ -135,7 +162,7 @@ def build_scheduler(settings: NotifierSettings, ledger: Ledger, pipeline: Pipeli
     """The scheduler of waiting follow notices, sharing the pipeline's renderer and sender;
     `tell=False` leaves the activity it has to tell social in its outbox (tests without a broker)."""
     gathering = ledger.gathering()
-    parameters = connection_parameters(settings.amqp_url, settings.amqp_heartbeat, "notifier-scheduler")
+    brokers = brokers_for(settings.amqp_url, settings.amqp_heartbeat, "notifier-scheduler")
     return Scheduler(
         gathering=gathering,
         renderer=pipeline.renderer,
@@ -144,7 +171,7 @@ def build_scheduler(settings: NotifierSettings, ledger: Ledger, pipeline: Pipeli
         policy=build_gather_policy(settings),
         limits=build_limits(settings),
         capped_kinds=tuple(k.name for k in pipeline.kinds.kinds if k.policy is Policy.NOTIFICATION),
-        teller=ActivityTeller(gathering, parameters) if tell else None,
+        teller=ActivityTeller(gathering, brokers) if tell else None,
         owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
         clock=clock,
         poll=settings.notifier_scheduler_poll,
@@ -166,13 +193,13 @@ def build_notifier(
     kinds: KindRegistry | None = None,
     clock: Clock = _utcnow,
 ) -> Notifier:
-    """Wire a notifier from `settings`. Connects to nothing until `run()`, except the ledger."""
+    """Wire a notifier from `settings`. Connects to nothing until `run()`."""
     kinds = kinds or discover()
     make_transport = transport_factory or smtp_transports(settings)
     topology = build_topology(settings, kinds)
     metrics = NotifierMetrics()
     metrics.prime(kinds.names)
-    ledger = build_ledger(settings, store=store)
+    ledger = build_ledger(settings, store=store, create=False)
     pipeline = build_pipeline(settings, ledger, kinds=kinds, clock=clock)
     scheduler = build_scheduler(settings, ledger, pipeline, transport_factory=make_transport, clock=clock,
                                 on_sent=lambda kind: metrics.sent.labels(kind).inc())
@@ -185,7 +212,7 @@ def build_notifier(
         queue_name=topology.dead_letter_queue,
     )
     consumer = Consumer(
-        parameters=connection_parameters(settings.amqp_url, settings.amqp_heartbeat, "notifier"),
+        brokers=brokers_for(settings.amqp_url, settings.amqp_heartbeat, "notifier"),
         topology=topology,
         pipeline=pipeline,
         transport_factory=make_transport,

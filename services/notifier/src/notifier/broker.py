@@ -1,7 +1,8 @@
-"""The notifier's one edge to RabbitMQ: connection parameters, pika's errors in our own names,
+"""The notifier's one edge to RabbitMQ: the brokers to connect to, pika's errors in our own names,
 and faithful copies of messages (retries, dead letters, replays).
 
-The live consumer, the replays and the operator commands all connect through here.
+The live consumer, the replays and the operator commands all connect through here, each to the
+first broker of `AMQP_URL` that answers (:class:`~microblog_plumbing.brokers.Failover`).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any, Protocol
 
 import pika
 import pika.exceptions
-from microblog_plumbing.brokers import broker_error, split_amqp_urls
+from microblog_plumbing.brokers import Failover, NoBrokerAnswered, amqp_brokers, broker_error
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import BasicProperties
 
@@ -24,16 +25,18 @@ from notifier.errors import BrokerUnavailable, RepublishRefused
 #: pika's errors that mean "this connection or channel is gone": reconnect.
 CONNECTION_ERRORS: tuple[type[Exception], ...] = (pika.exceptions.AMQPError, OSError)
 
+#: What keeps a connection from opening: pika's errors, or every broker's at once.
+CONNECT_ERRORS: tuple[type[Exception], ...] = (*CONNECTION_ERRORS, NoBrokerAnswered)
 
-def connection_parameters(amqp_url: str, heartbeat: int, name: str) -> pika.URLParameters:
-    """Parameters for `amqp_url` with our heartbeat, timeouts and a connection name."""
-    params = pika.URLParameters(split_amqp_urls(amqp_url)[0])
-    params.heartbeat = heartbeat
-    params.blocked_connection_timeout = 60
-    params.connection_attempts = 1
-    params.socket_timeout = 5
-    params.client_properties = {"connection_name": f"{name} {socket.gethostname()}"}
-    return params
+#: The brokers a connection may go to, each as pika's parameters.
+Brokers = Failover[pika.URLParameters]
+
+
+def brokers_for(amqp_url: str, heartbeat: int, name: str) -> Brokers:
+    """The brokers of `amqp_url` (one, or a cluster's nodes) with our heartbeat, timeouts and a
+    connection name, in this process's order."""
+    return amqp_brokers(amqp_url, connection_name=f"{name} {socket.gethostname()}", heartbeat=heartbeat,
+                        blocked_connection_timeout=60)
 
 
 def translate(exc: BaseException) -> BrokerUnavailable:
@@ -43,11 +46,12 @@ def translate(exc: BaseException) -> BrokerUnavailable:
     return BrokerUnavailable(broker_error(exc))
 
 
-def connect(parameters: pika.URLParameters) -> BlockingConnection:
-    """A blocking connection, or :class:`BrokerUnavailable` saying why not."""
+def connect(brokers: Brokers) -> BlockingConnection:
+    """A blocking connection to the first of `brokers` that answers, or :class:`BrokerUnavailable`
+    saying why not (naming each broker's answer when there are several)."""
     try:
-        return pika.BlockingConnection(parameters)
-    except CONNECTION_ERRORS as exc:
+        return brokers.connect(pika.BlockingConnection, CONNECTION_ERRORS)
+    except CONNECT_ERRORS as exc:
         raise translate(exc) from None
 
 
@@ -107,10 +111,11 @@ class Channels:
 
 
 @contextmanager
-def open_channels(parameters: pika.URLParameters) -> Iterator[Channels]:
-    """A connection with its two channels for an operator command; closed at the end, so the broker
-    puts back whatever the command took and did not ack. Raises :class:`BrokerUnavailable`."""
-    connection = connect(parameters)
+def open_channels(brokers: Brokers) -> Iterator[Channels]:
+    """A connection (to the first of `brokers` that answers) with its two channels for an operator
+    command; closed at the end, so the broker puts back whatever the command took and did not ack.
+    Raises :class:`BrokerUnavailable`."""
+    connection = connect(brokers)
     try:
         try:
             channel = connection.channel()

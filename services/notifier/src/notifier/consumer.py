@@ -5,7 +5,9 @@ acks, re-publishes or dead-letters (through its :class:`~notifier.settlement.Set
 Worker threads, one SMTP session each, run the pipeline and hand results back with
 `add_callback_threadsafe`, so a slow SMTP server never starves the heartbeat. A delivery is only
 ever settled on the channel it arrived on: after a reconnect the broker redelivers what was in
-flight, and the ledger folds the copies of mails that had gone out.
+flight, and the ledger folds the copies of mails that had gone out. A reconnect goes to the next
+broker of `AMQP_URL` first (another node of the cluster, when the one it was on died); consumers on
+a quorum queue carry on when its leader moves to another node.
 """
 
 from __future__ import annotations
@@ -16,14 +18,13 @@ import time
 from collections.abc import Callable
 from functools import partial
 
-import pika
 import structlog
 from microblog_plumbing.backoff import Backoff
 from microblog_plumbing.brokers import broker_error
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import Basic, BasicProperties
 
-from notifier.broker import CONNECTION_ERRORS, close_quietly
+from notifier.broker import CONNECTION_ERRORS, Brokers, close_quietly, connect
 from notifier.errors import BrokerUnavailable
 from notifier.failures import Failure, FailurePolicy
 from notifier.metrics import NotifierMetrics
@@ -44,7 +45,7 @@ class Consumer:
     def __init__(
         self,
         *,
-        parameters: pika.URLParameters,
+        brokers: Brokers,
         topology: Topology,
         pipeline: Pipeline,
         transport_factory: Callable[[], Transport],
@@ -56,7 +57,7 @@ class Consumer:
         drain_timeout: float = 60.0,
         backoff: Backoff | None = None,
     ) -> None:
-        self.parameters = parameters
+        self.brokers = brokers
         self.topology = topology
         self.pipeline = pipeline
         self.policy = policy
@@ -75,6 +76,7 @@ class Consumer:
         self._accepting = False
         self._generation = 0
         self._connection: BlockingConnection | None = None
+        self._broker: str | None = None  # host:port of the broker connected to, for the logs
         self._settlement: Settlement | None = None
         self._results: list[tuple[Delivery, Result]] = []
         self._results_lock = threading.Lock()
@@ -121,7 +123,8 @@ class Consumer:
         self._stop.set()
 
     def _connect_and_consume(self) -> None:
-        connection = pika.BlockingConnection(self.parameters)
+        connection = connect(self.brokers)
+        self._broker = self.brokers.connected_name
         self._generation += 1
         generation = self._generation
         try:
@@ -141,7 +144,8 @@ class Consumer:
                 leftover = bool(self._results) and not self._results_scheduled
             if leftover:  # results of the last connection's deliveries: drop them here
                 self._settle_results()
-            log.info("consuming", queue=self.topology.queue, prefetch=self.prefetch, workers=len(self._workers))
+            log.info("consuming", queue=self.topology.queue, prefetch=self.prefetch, workers=len(self._workers),
+                     broker=self._broker)
             while not self._stop.is_set():
                 connection.process_data_events(time_limit=0.2)
             self._drain(connection, channel, tag, generation)
@@ -174,7 +178,8 @@ class Consumer:
             # A hand-off queued on the dead connection never runs: let the next one be made.
             self._results_scheduled = False
         self.metrics.in_flight.set(0)
-        log.warning("broker_connection_lost", error=broker_error(exc), unsettled=unsettled)
+        log.warning("broker_connection_lost", error=broker_error(exc), unsettled=unsettled, broker=self._broker)
+        self._broker = None
 
     # -- receiving and working ----------------------------------------------------------------
 

@@ -15,10 +15,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-import pika
 from pika.spec import BasicProperties
 
-from notifier.broker import Channels, Received, copy_message, open_channels
+from notifier.broker import Brokers, Channels, Received, copy_message, open_channels
 from notifier.failures import (
     ATTEMPTS_HEADER,
     BROKER_HEADERS,
@@ -153,9 +152,9 @@ class DeadLetterBrowser:
 
 
 @contextmanager
-def open_dead_letters(parameters: pika.URLParameters, topology: Topology) -> Iterator[DeadLetterBrowser]:
-    """A browser on its own connection; whatever it did not ack goes back when it closes.
-    Raises BrokerUnavailable."""
-    with open_channels(parameters) as channels:
+def open_dead_letters(brokers: Brokers, topology: Topology) -> Iterator[DeadLetterBrowser]:
+    """A browser on its own connection (to the first of `brokers` that answers); whatever it did not
+    ack goes back when it closes. Raises BrokerUnavailable."""
+    with open_channels(brokers) as channels:
         topology.declare(channels.channel)
         yield DeadLetterBrowser(channels, topology)

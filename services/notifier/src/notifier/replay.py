@@ -18,13 +18,12 @@ from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-import pika
 import structlog
 from microblog_contracts import EventDecodeError, decode_event
 from pika.spec import Basic, BasicProperties
 
 from notifier import activity
-from notifier.broker import CONNECTION_ERRORS, Received, copy_message, open_channels
+from notifier.broker import CONNECTION_ERRORS, Brokers, Received, copy_message, open_channels, translate
 from notifier.errors import RepublishRefused
 from notifier.failures import Failure, FailurePolicy
 from notifier.pipeline import Outcome, Pipeline, Result
@@ -116,7 +115,7 @@ class StreamReplay:
     def __init__(
         self,
         *,
-        parameters: pika.URLParameters,
+        brokers: Brokers,
         topology: Topology,
         pipeline: Pipeline,
         policy: FailurePolicy,
@@ -125,7 +124,7 @@ class StreamReplay:
         idle_timeout: float = 2.0,
         on_progress: Callable[[ReplaySummary], None] | None = None,
     ) -> None:
-        self.parameters = parameters
+        self.brokers = brokers
         self.topology = topology
         self.pipeline = pipeline
         self.policy = policy
@@ -147,12 +146,13 @@ class StreamReplay:
     def run(self, options: ReplayOptions, *, start_offset: int | None = None,
             checkpoint: Checkpoint | None = None) -> tuple[ReplaySummary, int | None]:
         """Replay until caught up (or `until`), or :meth:`stop`. Returns the summary and the offset
-        to resume from (None when the replay reached its end). Raises BrokerUnavailable."""
+        to resume from (None when the replay reached its end). Raises BrokerUnavailable, also when
+        the connection is lost on the way (the checkpoints saved say where to resume)."""
         self._begin(options, start_offset)
         executor = ThreadPoolExecutor(self.concurrency, thread_name_prefix="replay-smtp")
         self._executor = executor
         try:
-            with open_channels(self.parameters) as channels:
+            with open_channels(self.brokers) as channels:
                 self._channels = channels
                 self.topology.declare(channels.channel)
                 channels.channel.basic_qos(prefetch_count=max(50, 4 * self.concurrency))
@@ -164,6 +164,8 @@ class StreamReplay:
                 self._let_buffered_arrive()
                 with contextlib.suppress(*CONNECTION_ERRORS):
                     channels.channel.basic_cancel(tag)
+        except CONNECTION_ERRORS as exc:  # its node died: the last checkpoint says where to resume
+            raise translate(exc) from None
         finally:
             executor.shutdown(wait=True)
             self._close_transports()

@@ -6,6 +6,13 @@ idempotently in one place.
     <queue>.retry.<ms>  delay queues: TTL, then dead-lettered back to <queue>
     <queue>.dead        dead letters, kept until an operator replays or purges them
     notifier.events (topic)                                     what the notifier tells (mail.activity, mail.bounced)
+
+On a cluster every queue is replicated by RabbitMQ's defaults (those of 3.10): a quorum queue on
+three nodes (`quorum_cluster_size`; all of a three-node cluster), the stream on every node, so the
+loss of any one node of three loses nothing. Neither `x-quorum-initial-group-size` nor
+`x-initial-cluster-size` is set: RabbitMQ compares them at every declare, and one set now would make
+every deployment's existing queues refuse the declare. A queue declared before its cluster had
+three nodes keeps the replicas it got; `rabbitmq-queues grow` adds the others.
 """
 
 from __future__ import annotations

@@ -86,11 +86,9 @@ class SocialSettings(BaseSettings):
     @field_validator("amqp_url")
     @classmethod
     def _amqp_url(cls, url: str) -> str:
-        # Checked as the notifier checks it, but the relay publishes to one broker only.
-        urls = split_amqp_urls(url)
-        if len(urls) > 1:
-            raise ValueError("the relay publishes to one broker: give one URL")
-        return urls[0]
+        """One broker, or a cluster's nodes separated by commas; each entry checked as the notifier
+        checks it."""
+        return ",".join(split_amqp_urls(url))
 
     @field_validator(
         "login_rate_limit", "login_account_rate_limit", "signup_rate_limit", "follow_rate_limit",

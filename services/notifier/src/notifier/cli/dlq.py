@@ -13,8 +13,7 @@ import click
 from notifier.cli.common import fail, load_settings, moment_option
 
 if TYPE_CHECKING:
-    import pika
-
+    from notifier.broker import Brokers
     from notifier.dlq import Filters
     from notifier.topology import Topology
 
@@ -39,12 +38,12 @@ def _filters(reason: str | None, event_id: str | None, since: datetime | None, u
     return Filters(reason=reason, event_id=event_id, since=since, until=until)
 
 
-def _connect() -> tuple[pika.URLParameters, Topology]:
+def _connect() -> tuple[Brokers, Topology]:
     from notifier.bootstrap import build_topology
-    from notifier.broker import connection_parameters
+    from notifier.broker import brokers_for
 
     settings = load_settings()
-    return connection_parameters(settings.amqp_url, settings.amqp_heartbeat, "notifier-dlq"), build_topology(settings)
+    return brokers_for(settings.amqp_url, settings.amqp_heartbeat, "notifier-dlq"), build_topology(settings)
 
 
 def _broker_errors() -> tuple[type[BaseException], ...]:
@@ -75,10 +74,10 @@ def list_letters(reason: str | None, event_id: str | None, since: datetime | Non
 
     from notifier.dlq import DeadLetter, open_dead_letters
 
-    parameters, topology = _connect()
+    brokers, topology = _connect()
     letters: list[DeadLetter] = []
     try:
-        with open_dead_letters(parameters, topology) as browser:
+        with open_dead_letters(brokers, topology) as browser:
             letters = list(browser.letters(_filters(reason, event_id, since, until)))
     except _broker_errors() as exc:
         _broker_failed(exc)
@@ -110,10 +109,10 @@ def show(event_id: str) -> None:
     """Everything about the dead letter of EVENT_ID: reason, history, headers, body."""
     from notifier.dlq import DeadLetter, Filters, open_dead_letters
 
-    parameters, topology = _connect()
+    brokers, topology = _connect()
     found: DeadLetter | None = None
     try:
-        with open_dead_letters(parameters, topology) as browser:
+        with open_dead_letters(brokers, topology) as browser:
             found = next(iter(browser.letters(Filters(event_id=event_id), limit=1)), None)
     except _broker_errors() as exc:
         _broker_failed(exc)
@@ -147,11 +146,11 @@ def replay(reason: str | None, event_id: str | None, since: datetime | None,
     """Send dead letters back to the work queue, attempt count reset (after a fix)."""
     from notifier.dlq import open_dead_letters
 
-    parameters, topology = _connect()
+    brokers, topology = _connect()
     replayed = 0
     kinds: Counter[str] = Counter()
     try:
-        with open_dead_letters(parameters, topology) as browser:
+        with open_dead_letters(brokers, topology) as browser:
             for letter in browser.letters(_filters(reason, event_id, since, until), limit=limit):
                 kinds[letter.failure] += 1
                 if not dry_run:
@@ -173,11 +172,11 @@ def purge(reason: str | None, event_id: str | None, since: datetime | None,
     """Delete dead letters for good (asks first)."""
     from notifier.dlq import open_dead_letters
 
-    parameters, topology = _connect()
+    brokers, topology = _connect()
     filters = _filters(reason, event_id, since, until)
     purged = 0
     try:
-        with open_dead_letters(parameters, topology) as browser:
+        with open_dead_letters(brokers, topology) as browser:
             count = sum(1 for _ in browser.letters(filters))
         if count == 0:
             click.echo("nothing to purge")
@@ -185,7 +184,7 @@ def purge(reason: str | None, event_id: str | None, since: datetime | None,
         if not yes and not click.confirm(f"Delete {count} dead letter(s) from {topology.dead_letter_queue} for good?"):
             click.echo("nothing purged")
             return
-        with open_dead_letters(parameters, topology) as browser:
+        with open_dead_letters(brokers, topology) as browser:
             for letter in browser.letters(filters):
                 browser.purge(letter)
                 purged += 1

@@ -28,7 +28,7 @@ def replay(since: datetime | None, until: datetime | None, event_type: str, dry_
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     from notifier.bootstrap import build_ledger, build_pipeline, build_policy, build_topology, smtp_transports
-    from notifier.broker import connection_parameters
+    from notifier.broker import brokers_for
     from notifier.errors import BrokerUnavailable, LedgerUnavailable
     from notifier.ledger.checkpoints import UnknownRun
     from notifier.replay import ReplayOptions, ReplaySummary, StreamReplay
@@ -67,7 +67,7 @@ def replay(since: datetime | None, until: datetime | None, event_type: str, dry_
                   console=console, transient=True) as progress:
         task = progress.add_task("starting")
         streamer = StreamReplay(
-            parameters=connection_parameters(settings.amqp_url, settings.amqp_heartbeat, "notifier-replay"),
+            brokers=brokers_for(settings.amqp_url, settings.amqp_heartbeat, "notifier-replay"),
             topology=topology,
             pipeline=build_pipeline(settings, ledger),
             policy=build_policy(settings, topology),

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 
-import pika
 import structlog
 from microblog_contracts import MailActivity, MailActivityData, MailActivityEntry, MailBounced
 from microblog_contracts.envelope import Envelope
@@ -13,7 +12,7 @@ from pika.adapters.blocking_connection import BlockingChannel, BlockingConnectio
 from pydantic import BaseModel
 
 from notifier import activity
-from notifier.broker import CONNECTION_ERRORS, close_quietly, connect
+from notifier.broker import CONNECTION_ERRORS, Brokers, close_quietly, connect
 from notifier.errors import BrokerUnavailable
 from notifier.ledger.gathering import SqlGathering
 
@@ -23,9 +22,9 @@ log = structlog.get_logger("notifier.scheduler")
 class ActivityTeller:
     """Publishes the outbox a batch at a time; a broker that is away is tried again next pass."""
 
-    def __init__(self, gathering: SqlGathering, parameters: pika.URLParameters, batch: int = activity.BATCH) -> None:
+    def __init__(self, gathering: SqlGathering, brokers: Brokers, batch: int = activity.BATCH) -> None:
         self.gathering = gathering
-        self.parameters = parameters
+        self.brokers = brokers
         self.batch = batch
         self._connection: BlockingConnection | None = None
         self._channel: BlockingChannel | None = None
@@ -54,7 +53,7 @@ class ActivityTeller:
     def _open(self) -> BlockingChannel:
         if self._channel is None or not self._channel.is_open:
             self.close()
-            self._connection = connect(self.parameters)
+            self._connection = connect(self.brokers)
             try:
                 self._channel = self._connection.channel()
                 self._channel.confirm_delivery()

@@ -19,7 +19,7 @@ import pika
 import pika.exceptions
 import structlog
 from microblog_plumbing.backoff import Backoff
-from microblog_plumbing.brokers import broker_error
+from microblog_plumbing.brokers import NoBrokerAnswered, broker_error
 from pika.spec import Basic, BasicProperties
 
 from social.inbox.handler import InboxHandler, Outcome, Verdict
@@ -28,8 +28,8 @@ from social.inbox.topology import InboxTopology
 
 log = structlog.get_logger("social.inbox")
 
-#: Errors that end a connection's life: connect again after a delay.
-CONNECTION_ERRORS: tuple[type[BaseException], ...] = (pika.exceptions.AMQPError, OSError)
+#: Errors that end a connection's life (or keep one from opening): connect again after a delay.
+CONNECTION_ERRORS: tuple[type[BaseException], ...] = (pika.exceptions.AMQPError, OSError, NoBrokerAnswered)
 
 
 class BrokerConnection(Protocol):

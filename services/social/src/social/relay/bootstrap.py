@@ -9,11 +9,12 @@ import pika
 import sqlalchemy as sa
 from microblog_contracts import EXCHANGE
 from microblog_plumbing.backoff import Backoff
+from microblog_plumbing.brokers import amqp_brokers
 from microblog_plumbing.databases import sqlite_pragmas
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
-from social.inbox.consumer import BrokerConnection, InboxConsumer
+from social.inbox.consumer import CONNECTION_ERRORS, BrokerConnection, InboxConsumer
 from social.inbox.handler import InboxHandler, Outcome
 from social.inbox.store import InboxStore
 from social.inbox.topology import InboxTopology
@@ -94,12 +95,11 @@ def build_relay(
 
 
 def _inbox_connection(amqp_url: str) -> Callable[[], BrokerConnection]:
-    parameters = pika.URLParameters(amqp_url)
-    parameters.connection_attempts = 1
-    parameters.socket_timeout = 5
-    parameters.client_properties = {"connection_name": "social-relay-inbox"}
+    """What opens the inbox's connection: to the first broker of `amqp_url` that answers, starting
+    after the one of its last connection (the inbox connects again only once that one has ended)."""
+    brokers = amqp_brokers(amqp_url, connection_name="social-relay-inbox")
 
     def connect() -> BrokerConnection:
-        return pika.BlockingConnection(parameters)
+        return brokers.connect(pika.BlockingConnection, CONNECTION_ERRORS)
 
     return connect

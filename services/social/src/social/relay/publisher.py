@@ -5,12 +5,19 @@ publisher runs a pika SelectConnection on a thread of its own: a batch is publis
 persistent and mandatory, and the broker's acks (often `multiple`) settle it. A message the
 broker returns as unroutable, or nacks, or that was in flight when the connection dropped,
 comes back as not confirmed, so the relay keeps its event pending.
+
+`AMQP_URL` may name several brokers (a cluster's nodes): pika's SelectConnection takes one set of
+parameters, so the publisher walks them itself, in this process's shuffled order. A broker that
+does not answer sends it straight to the next; only when none of them answered does it wait its
+capped backoff. When the connection drops, it waits that backoff and starts with the next node. A
+nack ends the channel too: the nacked events stay pending, and go again on a new one.
 """
 
 from __future__ import annotations
 
 import contextlib
 import enum
+import random
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -22,7 +29,7 @@ import pika.exceptions
 import pika.frame
 import structlog
 from microblog_plumbing.backoff import Backoff
-from microblog_plumbing.brokers import broker_error
+from microblog_plumbing.brokers import amqp_brokers, broker_error
 from pika.adapters.select_connection import SelectConnection
 from pika.spec import Basic, BasicProperties
 
@@ -88,15 +95,15 @@ class Publisher(Protocol):
 class ConfirmingPublisher:
     """A connection kept open on a background thread; :meth:`publish` is safe from any thread.
 
-    When the connection drops, it reconnects after a capped, resetting delay (`backoff`).
+    When the connection drops, it reconnects after a capped, resetting delay (`backoff`), to the
+    first broker of `amqp_url` that answers.
     """
 
     def __init__(self, amqp_url: str, exchange: str, *, name: str = "social-relay",
-                 backoff: Backoff | None = None) -> None:
-        self.parameters = pika.URLParameters(amqp_url)
-        self.parameters.connection_attempts = 1
-        self.parameters.socket_timeout = 5
-        self.parameters.client_properties = {"connection_name": name}
+                 backoff: Backoff | None = None, rng: random.Random | None = None) -> None:
+        self.brokers = amqp_brokers(amqp_url, connection_name=name, rng=rng)
+        self._attempt: pika.URLParameters | None = None  # the broker being connected to
+        self._opened = False  # whether that connection opened
         self.exchange = exchange
         self._backoff = backoff or Backoff(initial=0.5, cap=30.0)
         # Guards the connection's state; notified whenever `_ready` or `_interrupted` changes.
@@ -167,20 +174,31 @@ class ConfirmingPublisher:
     # -- the ioloop thread ---------------------------------------------------------------------
 
     def _run(self) -> None:
+        untried: list[pika.URLParameters] = []  # the brokers of this round not tried yet
         while True:
+            if not untried:
+                untried = self.brokers.candidates()
             with self._state:  # so that `stop()` either sees this connection or stops us here
                 if self._stopping.is_set():
                     return
+                self._attempt, self._opened = untried.pop(0), False
                 connection = self._connection = SelectConnection(
-                    self.parameters,
+                    self._attempt,
                     on_open_callback=self._on_connection_open,
                     on_open_error_callback=self._on_connection_open_error,
                     on_close_callback=self._on_connection_closed,
                 )
             connection.ioloop.start()
-            # The loop stopped because the connection is gone: wait, then try again.
+            # The loop stopped: the connection is gone, or never opened.
+            if self._opened:
+                untried = []  # a new round, from the broker after the one just lost
+            elif untried:
+                continue  # another broker may answer: try it at once
             if self._stopping.wait(self._backoff.next_delay()):
                 return
+
+    def _where(self) -> str:
+        return self.brokers.where(self._attempt) if self._attempt is not None else "?"
 
     def _set_ready(self, ready: bool) -> None:
         with self._state:
@@ -188,11 +206,14 @@ class ConfirmingPublisher:
             self._state.notify_all()
 
     def _on_connection_open(self, connection: SelectConnection) -> None:
+        assert self._attempt is not None
+        self._opened = True
+        self.brokers.connected(self._attempt)
         connection.channel(on_open_callback=self._on_channel_open)
 
     def _on_connection_open_error(self, connection: SelectConnection, error: BaseException | str) -> None:
-        self.last_error = f"cannot connect: {broker_error(error)}"
-        log.warning("broker_unreachable", error=broker_error(error))
+        self.last_error = f"cannot connect: {self._where()}: {broker_error(error)}"
+        log.warning("broker_unreachable", broker=self._where(), error=broker_error(error))
         connection.ioloop.stop()
 
     def _on_connection_closed(self, connection: SelectConnection, reason: BaseException) -> None:
@@ -200,8 +221,8 @@ class ConfirmingPublisher:
         self._channel = None
         self._fail_pending()
         if not self._stopping.is_set():
-            self.last_error = f"connection closed: {broker_error(reason)}"
-            log.warning("broker_connection_lost", error=broker_error(reason))
+            self.last_error = f"connection closed: {self._where()}: {broker_error(reason)}"
+            log.warning("broker_connection_lost", broker=self._where(), error=broker_error(reason))
         connection.ioloop.stop()
 
     def _on_channel_open(self, channel: pika.channel.Channel) -> None:
@@ -221,7 +242,7 @@ class ConfirmingPublisher:
         self._backoff.reset()
         self.last_error = None
         self._set_ready(True)
-        log.info("broker_connected", exchange=self.exchange)
+        log.info("broker_connected", exchange=self.exchange, broker=self._where())
 
     def _on_channel_closed(self, channel: pika.channel.Channel, reason: BaseException) -> None:
         self._set_ready(False)
@@ -281,6 +302,12 @@ class ConfirmingPublisher:
                 batch, message_id = entry
                 self._by_message_id.pop(message_id, None)
                 batch.settle(message_id, confirmation)
+        if confirmation is Confirmation.NACKED and self._channel is not None and self._channel.is_open:
+            # A channel whose first publish to a quorum queue met the queue between two leaders (a
+            # node just died) has every later publish to that queue nacked (RabbitMQ 3.10): start
+            # afresh, on a new connection, rather than keep this one.
+            log.warning("broker_nacked", broker=self._where(), note="opening a new channel")
+            self._channel.close()
 
     def _fail_pending(self) -> None:
         for batch, message_id in self._pending.values():
