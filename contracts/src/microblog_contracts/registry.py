@@ -48,6 +48,8 @@ def decode_event(body: bytes) -> Envelope[BaseModel]:
         document = json.loads(body)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise EventDecodeError(DecodeFailure.NOT_JSON, str(exc)) from None
+    except RecursionError:  # nesting deeper than any event has: unreadable, never worth a retry
+        raise EventDecodeError(DecodeFailure.NOT_JSON, "nested too deeply") from None
     if not isinstance(document, dict) or any(key not in document for key in _ENVELOPE_KEYS):
         missing = [k for k in _ENVELOPE_KEYS if not isinstance(document, dict) or k not in document]
         raise EventDecodeError(DecodeFailure.NOT_CLOUDEVENT, f"missing {', '.join(missing)}")
@@ -61,6 +63,8 @@ def decode_event(body: bytes) -> Envelope[BaseModel]:
         return model.model_validate(document)
     except ValidationError as exc:
         raise EventDecodeError(DecodeFailure.INVALID_DATA, _summarise(exc)) from None
+    except RecursionError:
+        raise EventDecodeError(DecodeFailure.INVALID_DATA, "nested too deeply") from None
 
 
 def _summarise(exc: ValidationError) -> str:

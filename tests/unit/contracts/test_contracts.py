@@ -104,3 +104,14 @@ def test_every_event_the_services_exchange_survives_the_round_trip() -> None:
 
     for event in (profile_changed(profile()), confirmation_requested(), reset_requested(), change_requested()):
         assert decode_event(event.to_json_bytes()) == event
+
+
+@pytest.mark.parametrize("depth", [5_000, 30_000])
+def test_json_nested_past_any_event_is_unreadable_not_a_crash(depth: int) -> None:
+    document = json.loads(user_followed().to_json_bytes())
+    body = json.dumps(document).replace('"about_me": "I write about birds."',
+                                        '"about_me": ' + "[" * depth + "]" * depth).encode()
+    assert len(body) < 65_536
+    with pytest.raises(EventDecodeError) as raised:
+        decode_event(body)
+    assert raised.value.failure in (DecodeFailure.NOT_JSON, DecodeFailure.INVALID_DATA)
