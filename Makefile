@@ -10,7 +10,7 @@ SHELL := /bin/bash
 .SHELLFLAGS := -o pipefail -c
 QUIET_PIP := 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory' || true; }
 
-.PHONY: install run test lint bench bench-smoke schemas clean
+.PHONY: install run test lint bench bench-smoke schemas translations clean
 
 install: $(STAMP)
 
@@ -42,6 +42,10 @@ bench: install
 	tools/ensure-machine
 	bench/ensure-tools
 	$(BIN)/python -m bench; status=$$?; $(BIN)/python -m bench --profile && exit $$status
+
+## translations: bring the mail catalogs (templates/_locales/) up to date with the templates
+translations: install
+	$(BIN)/python tools/translations.py
 
 ## schemas: rewrite contracts/schemas/ from the pydantic models
 schemas: install

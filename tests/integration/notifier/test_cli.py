@@ -36,6 +36,32 @@ def test_send_test_sends_one_mail_and_prints_the_servers_answer(smtp_server: Smt
     assert mail.message["Subject"] == "[microblog] test mail"
 
 
+def test_send_test_attaches_files_byte_for_byte(smtp_server: SmtpServer, tmp_path: Path) -> None:
+    report = tmp_path / "月报 2026.pdf"
+    report.write_bytes(bytes(range(256)) * 40)
+    notes = tmp_path / "notes.txt"
+    notes.write_bytes(b"first\r\n.second\nthird")
+    ran = run_cli(["notifier", "send-test", "--to", "ops@example.com", "--attach", str(report), "--attach",
+                   str(notes)], send_test_env(smtp_server.port))
+    assert ran.code == 0, ran.err
+    assert ran.out.startswith("sent to ops@example.com with 2 attachments via ")
+    (mail,) = smtp_server.received
+    files = {p.get_filename(): (p.get_content_type(), p.get_payload(decode=True))
+             for p in mail.message.iter_attachments()}
+    assert files == {"月报 2026.pdf": ("application/pdf", report.read_bytes()),
+                     "notes.txt": ("text/plain", notes.read_bytes())}
+
+
+def test_send_test_refuses_attachments_past_10_mb_and_missing_files(tmp_path: Path) -> None:
+    big = tmp_path / "big.bin"
+    big.write_bytes(b"\0" * (10 * 1024 * 1024 + 1))
+    ran = run_cli(["notifier", "send-test", "--to", "ops@example.com", "--attach", str(big)], send_test_env(1))
+    assert ran.code != 0 and "at most 10,485,760 bytes" in ran.err
+    ran = run_cli(["notifier", "send-test", "--to", "ops@example.com", "--attach", str(tmp_path / "nope.pdf")],
+                  send_test_env(1))
+    assert ran.code == 2 and "does not exist" in ran.err
+
+
 def test_send_test_says_in_one_line_when_the_connection_is_refused() -> None:
     ran = run_cli(["notifier", "send-test", "--to", "ops@example.com"], send_test_env(free_port()))
     assert ran.code == 1

@@ -17,6 +17,9 @@ from microblog_plumbing.backoff import Backoff
 from microblog_plumbing.probes import Check, serve_probes, stop_probes
 
 from notifier.alerts import DeadLetterAlerts
+from notifier.announcements.intake import BULK_EVENT_TYPES, Intake
+from notifier.announcements.pacing import SharedRate, UrgentWork
+from notifier.announcements.sender import BulkSender, BulkSettings
 from notifier.broker import brokers_for
 from notifier.consent import Limits
 from notifier.consumer import Consumer
@@ -30,6 +33,7 @@ from notifier.ledger import Ledger, LedgerStore
 from notifier.ledger.store import SqlStore
 from notifier.metrics import NotifierMetrics
 from notifier.mime import Sender
+from notifier.outgoing import Composer, DkimSigner, Senders
 from notifier.pipeline import STATE_EVENT_TYPES, Pipeline
 from notifier.render import Renderer
 from notifier.reporting import Reporter
@@ -57,6 +61,7 @@ class Notifier:
     alerts: DeadLetterAlerts
     metrics: NotifierMetrics
     scheduler: Scheduler
+    bulk: BulkSender | None = None
     _probes: ThreadingHTTPServer | None = field(default=None, repr=False)
     #: How long to wait between looks for a ledger database that is down at start.
     ledger_backoff: Backoff = field(default_factory=lambda: Backoff(initial=0.5, cap=30.0), repr=False)
@@ -71,9 +76,13 @@ class Notifier:
                 self.ledger.start()
                 self.alerts.start()
                 self.scheduler.start()
+                if self.bulk is not None:
+                    self.bulk.start()
                 self.consumer.run()
         finally:
             stop_probes(self._probes)
+            if self.bulk is not None:
+                self.bulk.stop()
             self.scheduler.stop()
             self.ledger.stop()
             self.alerts.stop()
@@ -123,9 +132,9 @@ def build_ledger(settings: NotifierSettings, *, store: LedgerStore | None = None
 
 
 def build_topology(settings: NotifierSettings, kinds: KindRegistry | None = None) -> Topology:
-    """The queues and bindings `settings` ask for, bound to the event types of every mail kind and
-    the state events (profiles) the notifier keeps."""
-    return Topology.from_settings(settings, (kinds or discover()).event_types + STATE_EVENT_TYPES)
+    """The queues and bindings `settings` ask for: the work queue bound to the event types of every
+    mail kind and the state events (profiles) the notifier keeps, the bulk queue to announcements'."""
+    return Topology.from_settings(settings, (kinds or discover()).event_types + STATE_EVENT_TYPES, BULK_EVENT_TYPES)
 
 
 def build_policy(settings: NotifierSettings, topology: Topology) -> FailurePolicy:
@@ -141,42 +150,89 @@ def build_gather_policy(settings: NotifierSettings) -> GatherPolicy:
                         default_mode=settings.follow_notice_default, lease=settings.notifier_scheduler_lease)
 
 
+def build_composer(settings: NotifierSettings) -> Composer:
+    """Who each policy of mail is from, and the DKIM signer when the deployment signs."""
+    senders = Senders(*(Sender.parse(settings.sender_for(p)) for p in ("transactional", "notification", "bulk")))
+    signer = None
+    if settings.mail_dkim_key_file and settings.mail_dkim_selector and settings.mail_dkim_domain:
+        signer = DkimSigner.from_file(settings.mail_dkim_key_file, settings.mail_dkim_selector,
+                                      settings.mail_dkim_domain)
+    return Composer(senders, signer)
+
+
 def build_pipeline(settings: NotifierSettings, ledger: Ledger, *, kinds: KindRegistry | None = None,
-                   clock: Clock = _utcnow, renderer: Renderer | None = None) -> Pipeline:
-    """Read, check, render, send and record, for every mail kind."""
+                   clock: Clock = _utcnow, renderer: Renderer | None = None, intake: Intake | None = None) -> Pipeline:
+    """Read, check, render, send and record, for every mail kind; `intake` keeps announcements'
+    events (without it they are dead-lettered as unhandled)."""
     kinds = kinds or discover()
     return Pipeline(
         kinds=kinds,
-        renderer=renderer or Renderer(kinds.names, settings.templates_dir),
+        renderer=renderer or Renderer(kinds.names, settings.templates_dir, postal_address=settings.mail_postal_address),
         ledger=ledger,
-        sender=Sender.parse(settings.sender),
+        composer=build_composer(settings),
         limits=build_limits(settings),
         gather=build_gather_policy(settings),
+        intake=intake,
+        urgent=UrgentWork(settings.mail_max_connections),
         clock=clock,
     )
 
 
 def build_scheduler(settings: NotifierSettings, ledger: Ledger, pipeline: Pipeline, *,
                     transport_factory: Callable[[], Transport], tell: bool = True, clock: Clock = _utcnow,
-                    on_sent: Callable[[str], None] | None = None) -> Scheduler:
-    """The scheduler of waiting follow notices, sharing the pipeline's renderer and sender;
-    `tell=False` leaves the activity it has to tell social in its outbox (tests without a broker)."""
+                    on_sent: Callable[[str], None] | None = None,
+                    teller: ActivityTeller | None = None) -> Scheduler:
+    """The scheduler of waiting follow notices, sharing the pipeline's renderer and sender, and
+    `teller` (else one of its own); `tell=False` leaves the activity it has to tell social in its
+    outbox (tests without a broker)."""
     gathering = ledger.gathering()
-    brokers = brokers_for(settings.amqp_url, settings.amqp_heartbeat, "notifier-scheduler")
     return Scheduler(
         gathering=gathering,
         renderer=pipeline.renderer,
-        sender=pipeline.sender,
+        composer=pipeline.composer,
         transport_factory=transport_factory,
         policy=build_gather_policy(settings),
         limits=build_limits(settings),
         capped_kinds=tuple(k.name for k in pipeline.kinds.kinds if k.policy is Policy.NOTIFICATION),
-        teller=ActivityTeller(gathering, brokers) if tell else None,
-        owner=f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}",
+        teller=(teller or build_teller(settings, ledger)) if tell else None,
+        owner=_owner(),
         clock=clock,
         poll=settings.notifier_scheduler_poll,
         on_sent=on_sent,
     )
+
+
+def build_teller(settings: NotifierSettings, ledger: Ledger) -> ActivityTeller:
+    """What tells social of the scheduler's and bulk senders' mail, on a connection of its own."""
+    return ActivityTeller(ledger.gathering(), brokers_for(settings.amqp_url, settings.amqp_heartbeat,
+                                                          "notifier-activity"))
+
+
+def build_bulk_sender(settings: NotifierSettings, ledger: Ledger, pipeline: Pipeline, *,
+                      transport_factory: Callable[[], Transport], teller: ActivityTeller | None,
+                      clock: Clock = _utcnow, on_outcome: Callable[[str, str | None], None] | None = None,
+                      owner: str | None = None) -> BulkSender:
+    """The bulk senders of announcements, sharing the pipeline's renderer and composer and
+    giving way to its urgent mail; MAIL_RATE_LIMIT shared through the ledger's database."""
+    store = ledger.announcements()
+    return BulkSender(
+        store=store,
+        renderer=pipeline.renderer,
+        composer=pipeline.composer,
+        transport_factory=transport_factory,
+        settings=BulkSettings(owner=owner or _owner(), concurrency=settings.notifier_bulk_concurrency,
+                              lease=settings.notifier_scheduler_lease),
+        rate=SharedRate(store, settings.mail_rate_limit) if settings.mail_rate_limit > 0 else None,
+        urgent=pipeline.urgent,
+        teller=teller,
+        clock=clock,
+        on_outcome=on_outcome,
+    )
+
+
+def _owner() -> str:
+    """This process, as leases name it."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
 
 
 def smtp_transports(settings: NotifierSettings) -> Callable[[], Transport]:
@@ -200,13 +256,20 @@ def build_notifier(
     metrics = NotifierMetrics()
     metrics.prime(kinds.names)
     ledger = build_ledger(settings, store=store, create=False)
-    pipeline = build_pipeline(settings, ledger, kinds=kinds, clock=clock)
+    intake = Intake(ledger.announcements(), clock=clock)
+    pipeline = build_pipeline(settings, ledger, kinds=kinds, clock=clock, intake=intake)
+    teller = build_teller(settings, ledger)
     scheduler = build_scheduler(settings, ledger, pipeline, transport_factory=make_transport, clock=clock,
-                                on_sent=lambda kind: metrics.sent.labels(kind).inc())
+                                on_sent=lambda kind: metrics.sent.labels(kind).inc(), teller=teller)
     pipeline.on_held = scheduler.wake
+    bulk = None
+    if settings.notifier_bulk_concurrency:
+        bulk = build_bulk_sender(settings, ledger, pipeline, transport_factory=make_transport, teller=teller,
+                                 clock=clock, on_outcome=metrics.bulk_outcome)
+        intake.on_change = bulk.wake
     alerts = DeadLetterAlerts(
         admins=settings.admins,
-        sender=pipeline.sender,
+        sender=Sender.parse(settings.sender),
         transport_factory=make_transport,
         interval=settings.notifier_alert_interval,
         queue_name=topology.dead_letter_queue,
@@ -218,11 +281,12 @@ def build_notifier(
         transport_factory=make_transport,
         concurrency=settings.mail_max_connections,
         prefetch=settings.prefetch,
+        bulk_prefetch=settings.notifier_bulk_prefetch,
         policy=build_policy(settings, topology),
         report=Reporter(metrics, alerts).settled,
         metrics=metrics,
         drain_timeout=settings.mail_timeout * 2,
     )
-    return Notifier(settings, topology, ledger, consumer, alerts, metrics, scheduler)
+    return Notifier(settings, topology, ledger, consumer, alerts, metrics, scheduler, bulk)
 
 

@@ -32,6 +32,7 @@ class SkipReason(enum.StrEnum):
     DAILY_CAP = "daily_cap"  # NOTIFIER_DAILY_CAP notifications went to the address in 24 hours
     EXPIRED = "expired"  # the link in it expired before it could be sent
     FOLLOW_UNDONE = "follow_undone"  # the follow was undone before its notice went
+    CANCELLED = "cancelled"  # an operator cancelled the announcement before it reached them
 
 
 @dataclass(frozen=True, slots=True)

@@ -52,6 +52,7 @@ class Consumer:
         concurrency: int,
         prefetch: int,
         policy: FailurePolicy,
+        bulk_prefetch: int = 2,
         report: Report,
         metrics: NotifierMetrics,
         drain_timeout: float = 60.0,
@@ -64,6 +65,7 @@ class Consumer:
         self.report = report
         self.metrics = metrics
         self.prefetch = prefetch
+        self.bulk_prefetch = bulk_prefetch
         self.drain_timeout = drain_timeout
         self.backoff = backoff or Backoff()
         self._transport_factory = transport_factory
@@ -133,7 +135,11 @@ class Consumer:
             publisher.confirm_delivery()
             self.topology.declare(channel)
             channel.basic_qos(prefetch_count=self.prefetch)
-            tag = channel.basic_consume(self.topology.queue, on_message_callback=partial(self._on_message, generation))
+            on_message = partial(self._on_message, generation)
+            tags = [channel.basic_consume(self.topology.queue, on_message_callback=on_message)]
+            if self.topology.bulk_queue is not None:  # announcements: a few at a time, beside the work queue
+                channel.basic_qos(prefetch_count=self.bulk_prefetch)
+                tags.append(channel.basic_consume(self.topology.bulk_queue, on_message_callback=on_message))
             self._connection = connection
             self._settlement = Settlement(channel, publisher, self.policy, self.report)
             self._accepting = True
@@ -144,11 +150,11 @@ class Consumer:
                 leftover = bool(self._results) and not self._results_scheduled
             if leftover:  # results of the last connection's deliveries: drop them here
                 self._settle_results()
-            log.info("consuming", queue=self.topology.queue, prefetch=self.prefetch, workers=len(self._workers),
-                     broker=self._broker)
+            log.info("consuming", queue=self.topology.queue, bulk_queue=self.topology.bulk_queue,
+                     prefetch=self.prefetch, workers=len(self._workers), broker=self._broker)
             while not self._stop.is_set():
                 connection.process_data_events(time_limit=0.2)
-            self._drain(connection, channel, tag, generation)
+            self._drain(connection, channel, tags, generation)
         finally:
             self._accepting = False
             self.connected.clear()
@@ -157,9 +163,11 @@ class Consumer:
             self._settlement = None
             close_quietly(connection)
 
-    def _drain(self, connection: BlockingConnection, channel: BlockingChannel, tag: str, generation: int) -> None:
+    def _drain(self, connection: BlockingConnection, channel: BlockingChannel, tags: list[str],
+               generation: int) -> None:
         """Stop taking messages, let the ones in hand finish and settle, close the channels."""
-        channel.basic_cancel(tag)
+        for tag in tags:
+            channel.basic_cancel(tag)
         self._accepting = False
         self.pipeline.ledger.flush(timeout=0)
         deadline = time.monotonic() + self.drain_timeout

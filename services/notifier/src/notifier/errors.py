@@ -70,6 +70,12 @@ class RenderError(PermanentError):
     kind = "render_failed"
 
 
+class BadAttachment(PermanentError):
+    """An announcement's attachment chunk that cannot be read (not base64)."""
+
+    kind = "bad_attachment"
+
+
 class BrokerUnavailable(TransientError):
     """RabbitMQ could not be reached, refused us, or closed the connection or channel."""
 

@@ -39,6 +39,10 @@ class NotifierMetrics:
         self.skipped = Counter(
             "notifier_mails_skipped", "Mails deliberately not sent, by reason.", ["kind", "reason"], registry=r
         )
+        self.failed = Counter(
+            "notifier_mails_failed", "Bulk mails that could not be sent and will not be retried, by reason.",
+            ["kind", "reason"], registry=r
+        )
         self.smtp_seconds = Histogram(
             "notifier_smtp_send_seconds", "Time to hand one mail to the SMTP server.",
             buckets=_LATENCY_BUCKETS, registry=r
@@ -52,6 +56,15 @@ class NotifierMetrics:
         )
         self.broker_connected = Gauge("notifier_broker_connected", "1 while connected to RabbitMQ.", registry=r)
         self.in_flight = Gauge("notifier_messages_in_flight", "Messages received and not yet settled.", registry=r)
+
+    def bulk_outcome(self, state: str, reason: str | None) -> None:
+        """Count what became of one announcement's mail (a bulk sender's `on_outcome`)."""
+        if state == "sent":
+            self.sent.labels("announcement").inc()
+        elif state == "skipped":
+            self.skipped.labels("announcement", reason or "none").inc()
+        else:
+            self.failed.labels("announcement", reason or "none").inc()
 
     def prime(self, kinds: Iterable[str]) -> None:
         """Show every kind's mail counters at 0 from the start: a rate over a series that appears

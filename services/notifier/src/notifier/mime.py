@@ -9,9 +9,13 @@ header of a received or queued message is ever copied in.
 from __future__ import annotations
 
 import base64
+import binascii
+import email.policy
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from email.message import MIMEPart
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
@@ -27,6 +31,11 @@ class Sender:
 
     header: str
     address: str
+
+    @property
+    def domain(self) -> str:
+        """The part after the @: Message-IDs and List-Ids are made in it."""
+        return self.address.rsplit("@", 1)[1]
 
     @classmethod
     def parse(cls, value: str) -> Sender:
@@ -85,12 +94,49 @@ def _date_header(moment: datetime) -> str:
     return _date_header_for_second(moment.replace(microsecond=0))
 
 
+def _base64_lines(data: bytes) -> bytes:
+    """`data` in base64, CRLF after every 76 characters (as RFC 2045 asks), in one C call and a join."""
+    encoded = binascii.b2a_base64(data, newline=False)
+    return b"\r\n".join([encoded[i:i + 76] for i in range(0, len(encoded), 76)]) + b"\r\n"
+
+
 def _part(content_type: str, body: str) -> str:
-    encoded = base64.encodebytes(body.replace("\r\n", "\n").replace("\n", "\r\n").encode())
+    raw = body.encode()
+    if b"\r" in raw:
+        raw = raw.replace(b"\r\n", b"\n")
     return (
         f'Content-Type: {content_type}; charset="utf-8"\r\n'
-        "Content-Transfer-Encoding: base64\r\n\r\n" + encoded.decode().replace("\n", "\r\n")
+        "Content-Transfer-Encoding: base64\r\n\r\n" + _base64_lines(raw.replace(b"\n", b"\r\n")).decode("ascii")
     )
+
+
+def _head(*, sender: Sender, recipient: str, subject: str, message_id: str, date: datetime,
+          headers: list[tuple[str, str]] | None, content_type: str) -> str:
+    return (
+        f"From: {sender.header}\r\n"
+        f"To: {smtp_address(recipient)}\r\n"
+        f"Subject: {encode_header_value(subject)}\r\n"
+        f"Date: {_date_header(date)}\r\n"
+        f"Message-ID: {message_id}\r\n"
+        "Auto-Submitted: auto-generated\r\n"
+        + "".join(f"{name}: {value}\r\n" for name, value in headers or () if _plain(value))
+        + "MIME-Version: 1.0\r\n"
+        f"Content-Type: {content_type}\r\n"
+        "\r\n"
+    )
+
+
+def _alternatives(boundary: str, text: str, html: str) -> str:
+    return (
+        f"--{boundary}\r\n{_part('text/plain', text)}"
+        f"--{boundary}\r\n{_part('text/html', html)}"
+        f"--{boundary}--\r\n"
+    )
+
+
+def _boundary(tag: str, message_id: str) -> str:
+    # "=_" never occurs in base64 text, so a boundary built on it cannot collide with a part.
+    return f"=={tag}_" + _NOT_ALNUM.sub("", message_id)[:60]
 
 
 def build_alternative(
@@ -108,26 +154,53 @@ def build_alternative(
 
     `headers` are added as they are (List-Unsubscribe and the like): each must be printable ASCII
     on one line, or it is left out rather than risk a header it could smuggle in."""
-    # "=_" never occurs in base64 text, so a boundary built on it cannot collide with a part.
-    boundary = "==_" + _NOT_ALNUM.sub("", message_id)[:60]
-    head = (
-        f"From: {sender.header}\r\n"
-        f"To: {smtp_address(recipient)}\r\n"
-        f"Subject: {encode_header_value(subject)}\r\n"
-        f"Date: {_date_header(date)}\r\n"
-        f"Message-ID: {message_id}\r\n"
-        "Auto-Submitted: auto-generated\r\n"
-        + "".join(f"{name}: {value}\r\n" for name, value in headers or () if _plain(value))
-        + "MIME-Version: 1.0\r\n"
-        f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n'
-        "\r\n"
-    )
-    body = (
-        f"--{boundary}\r\n{_part('text/plain', text)}"
-        f"--{boundary}\r\n{_part('text/html', html)}"
-        f"--{boundary}--\r\n"
-    )
-    return (head + body).encode("ascii")
+    boundary = _boundary("", message_id)
+    head = _head(sender=sender, recipient=recipient, subject=subject, message_id=message_id, date=date,
+                 headers=headers, content_type=f'multipart/alternative; boundary="{boundary}"')
+    return (head + _alternatives(boundary, text, html)).encode("ascii")
+
+
+def build_mixed(
+    *,
+    sender: Sender,
+    recipient: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    date: datetime,
+    attachments: Sequence[bytes],
+    headers: list[tuple[str, str]] | None = None,
+) -> bytes:
+    """A multipart/mixed message: the text and HTML as in :func:`build_alternative`, then each
+    attachment part as :func:`attachment_part` made it (once, for every recipient)."""
+    if not attachments:
+        return build_alternative(sender=sender, recipient=recipient, subject=subject, text=text, html=html,
+                                 message_id=message_id, date=date, headers=headers)
+    outer, inner = _boundary("m", message_id), _boundary("a", message_id)
+    head = _head(sender=sender, recipient=recipient, subject=subject, message_id=message_id, date=date,
+                 headers=headers, content_type=f'multipart/mixed; boundary="{outer}"')
+    first = (f"--{outer}\r\nContent-Type: multipart/alternative; boundary=\"{inner}\"\r\n\r\n"
+             + _alternatives(inner, text, html))
+    separator = f"--{outer}\r\n".encode("ascii")
+    pieces = [(head + first).encode("ascii")]
+    for part in attachments:
+        pieces += (separator, part)
+    pieces.append(f"--{outer}--\r\n".encode("ascii"))
+    return b"".join(pieces)
+
+
+def attachment_part(filename: str, content_type: str, data: bytes) -> bytes:
+    """One attachment as a MIME part (headers, base64 body, CRLF lines), for :func:`build_mixed`.
+
+    The standard library writes it: the file name as RFC 2231 asks (UTF-8, split into continuations
+    when long), which every current mail client reads back byte for byte."""
+    maintype, _, subtype = content_type.partition("/")
+    part = MIMEPart(policy=email.policy.SMTP)
+    part.set_content(data, maintype=maintype or "application", subtype=subtype or "octet-stream",
+                     disposition="attachment", filename=filename)
+    out = part.as_bytes(policy=email.policy.SMTP)
+    return out if out.endswith(b"\r\n") else out + b"\r\n"
 
 
 def _plain(value: str) -> bool:
@@ -135,8 +208,9 @@ def _plain(value: str) -> bool:
 
 
 def build_plain(*, sender: Sender, recipients: list[str], subject: str, text: str,
-                message_id: str, date: datetime) -> bytes:
-    """A single-part text message (test mails, operator alerts)."""
+                message_id: str, date: datetime, attachments: Sequence[bytes] = ()) -> bytes:
+    """A text message (test mails, operator alerts); with `attachments` (parts made by
+    :func:`attachment_part`), a multipart/mixed one whose first part is the text."""
     head = (
         f"From: {sender.header}\r\n"
         f"To: {', '.join(smtp_address(r) for r in recipients)}\r\n"
@@ -146,4 +220,12 @@ def build_plain(*, sender: Sender, recipients: list[str], subject: str, text: st
         "Auto-Submitted: auto-generated\r\n"
         "MIME-Version: 1.0\r\n"
     )
-    return (head + _part("text/plain", text)).encode("ascii")
+    if not attachments:
+        return (head + _part("text/plain", text)).encode("ascii")
+    outer = _boundary("m", message_id)
+    pieces = [(head + f'Content-Type: multipart/mixed; boundary="{outer}"\r\n\r\n'
+               f"--{outer}\r\n{_part('text/plain', text)}").encode("ascii")]
+    for part in attachments:
+        pieces += (f"--{outer}\r\n".encode("ascii"), part)
+    pieces.append(f"--{outer}--\r\n".encode("ascii"))
+    return b"".join(pieces)

@@ -18,6 +18,10 @@ from datetime import UTC, datetime
 from microblog_contracts import (
     USER_PROFILE_CHANGED,
     USER_UNFOLLOWED,
+    AnnouncementAttachment,
+    AnnouncementCancelled,
+    AnnouncementCreated,
+    AnnouncementRecipients,
     EventDecodeError,
     NoticeMode,
     UserProfileChanged,
@@ -25,6 +29,8 @@ from microblog_contracts import (
     decode_event,
 )
 
+from notifier.announcements.intake import AnnouncementEvent, Intake
+from notifier.announcements.pacing import UrgentWork
 from notifier.consent import CAP_WINDOW, Limits, Skip, SkipReason, newest_profile, why_not
 from notifier.errors import NotifierError, SmtpRecipientRefused
 from notifier.failures import Failure
@@ -44,13 +50,16 @@ from notifier.ledger import (
     SuppressionRecord,
     UnfollowRecord,
 )
-from notifier.mime import Sender, build_alternative, message_id_for
+from notifier.mime import message_id_for
+from notifier.outgoing import Composer
 from notifier.render import Renderer
 from notifier.transport import Transport
 
 #: Events that change what the notifier knows rather than asking for a mail.
 STATE_EVENT_TYPES = (USER_PROFILE_CHANGED, USER_UNFOLLOWED)
 StateEvent = UserProfileChanged | UserUnfollowed
+
+_ANNOUNCEMENT_EVENTS = (AnnouncementCreated, AnnouncementAttachment, AnnouncementRecipients, AnnouncementCancelled)
 
 __all__ = ["STATE_EVENT_TYPES", "Outcome", "Pipeline", "Result", "Settled", "SkipReason"]
 
@@ -117,21 +126,25 @@ class Pipeline:
         kinds: KindRegistry,
         renderer: Renderer,
         ledger: Ledger,
-        sender: Sender,
+        composer: Composer,
         limits: Limits,
         gather: GatherPolicy | None = None,
         on_held: Callable[[datetime], None] | None = None,
+        intake: Intake | None = None,
+        urgent: UrgentWork | None = None,
         clock: Callable[[], datetime] = lambda: datetime.now(UTC),
     ) -> None:
         self.kinds = kinds
         self.renderer = renderer
         self.ledger = ledger
-        self.sender = sender
+        self.composer = composer
         self.limits = limits
         self.gather = gather
         self.on_held = on_held
+        self.intake = intake
+        #: Mail in hand, which bulk senders give way to.
+        self.urgent = urgent or UrgentWork(1)
         self.clock = clock
-        self.message_id_domain = sender.address.rsplit("@", 1)[1]
         self._capped_kinds = tuple(k.name for k in kinds.kinds if k.policy is Policy.NOTIFICATION)
         self._inflight = _Inflight()
 
@@ -144,6 +157,9 @@ class Pipeline:
         if isinstance(read, Result):
             on_settled(read)
             return
+        if isinstance(read, _ANNOUNCEMENT_EVENTS):
+            self._take(read, on_settled)
+            return
         if not isinstance(read, Mail):
             self._note(read, on_settled)
             return
@@ -152,7 +168,8 @@ class Pipeline:
         claim = (read.kind, read.cooldown_subject or read.event_id)
         self._inflight.claim(claim)
         try:
-            self._deliver(read, transport, on_settled, resend=resend)
+            with self.urgent.held():
+                self._deliver(read, transport, on_settled, resend=resend)
         finally:
             self._inflight.release(claim)
 
@@ -162,7 +179,7 @@ class Pipeline:
         read = self._read(body)
         if isinstance(read, Result):
             return read
-        if not isinstance(read, Mail):
+        if not isinstance(read, Mail):  # a state event or an announcement's: kept, nothing sent
             return Result(Outcome.NOTED, event_id=read.id, event_time=read.time)
         try:
             mail, decided = self._decide(read, resend)
@@ -176,7 +193,7 @@ class Pipeline:
 
     # -- the steps -----------------------------------------------------------------------------
 
-    def _read(self, body: bytes) -> Mail | StateEvent | Result:
+    def _read(self, body: bytes) -> Mail | StateEvent | AnnouncementEvent | Result:
         """The mail a body asks for, a state event, or the result that ends it here."""
         try:
             event = decode_event(body)
@@ -184,11 +201,26 @@ class Pipeline:
             return Result(Outcome.DEAD, failure=Failure.unreadable(exc))
         if isinstance(event, UserProfileChanged | UserUnfollowed):
             return event
+        if isinstance(event, _ANNOUNCEMENT_EVENTS) and self.intake is not None:
+            return event
         kind = self.kinds.for_event(event.type)
         if kind is None:
             return Result(Outcome.DEAD, event_id=event.id, event_time=event.time,
                           failure=Failure("unhandled_type", f"no mail kind handles {event.type}"))
         return kind.mail_for(event)
+
+    def _take(self, event: AnnouncementEvent, on_settled: Settled) -> None:
+        """Keep an announcement's event for the bulk senders (written at once: the bulk queue is
+        not the hot path)."""
+        assert self.intake is not None
+        try:
+            self.intake.take(event)
+        except NotifierError as exc:
+            failure = Failure.of(exc)
+            on_settled(Result(Outcome.RETRY if failure.transient else Outcome.DEAD, event_id=event.id,
+                              event_time=event.time, failure=failure))
+            return
+        on_settled(Result(Outcome.NOTED, event_id=event.id, event_time=event.time))
 
     def _note(self, event: StateEvent, on_settled: Settled) -> None:
         if isinstance(event, UserProfileChanged):
@@ -243,14 +275,11 @@ class Pipeline:
                 return
             started = time.perf_counter()
             rendered = self.renderer.render(mail)
-            message_id = message_id_for(mail.event_id, mail.kind, self.message_id_domain)
-            message = build_alternative(
-                sender=self.sender, recipient=mail.recipient.address, subject=rendered.subject,
-                text=rendered.text, html=rendered.html, message_id=message_id, date=self.clock(),
-                headers=mail.list_headers(self.message_id_domain),
-            )
+            domain = self.composer.senders.for_policy(mail.policy).domain
+            message_id = message_id_for(mail.event_id, mail.kind, domain)
+            sender, message = self.composer.compose(mail, rendered, message_id, self.clock())
             built = time.perf_counter()
-            reply = transport.send(self.sender.address, [mail.recipient.address], message)
+            reply = transport.send(sender.address, [mail.recipient.address], message)
             sent = time.perf_counter()
         except SmtpRecipientRefused as exc:
             self._refused(mail, Failure.of(exc), on_settled)

@@ -43,10 +43,19 @@ class NotifierSettings(BaseSettings):
     mail_username: str | None = None
     mail_password: SecretStr | None = None
     mail_default_sender: str | None = None
+    mail_transactional_sender: str | None = None
+    mail_notification_sender: str | None = None
+    mail_bulk_sender: str | None = None
+    mail_postal_address: str = Field(default="", max_length=300, pattern=r"^[^\r\n]*$")
+    mail_dkim_key_file: Path | None = None
+    mail_dkim_selector: str | None = Field(default=None, pattern=r"^[A-Za-z0-9._-]{1,63}$")
+    mail_dkim_domain: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,253}$")
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     mail_timeout: float = Field(default=30.0, gt=0, le=600)
     mail_max_connections: int = Field(default=8, ge=1, le=256)
     mail_ca_file: Path | None = Field(default=None, description="extra CA bundle to trust (PEM)")
+    mail_rate_limit: float = Field(default=0, ge=0, le=100_000,
+                                   description="bulk mails a second over every replica; 0: unlimited")
 
     notifier_queue: str = Field(default="notifier.user-followed", pattern=r"^[A-Za-z0-9._-]{1,200}$")
     notifier_queue_type: Literal["quorum", "classic"] = "quorum"
@@ -62,6 +71,8 @@ class NotifierSettings(BaseSettings):
     follow_notice_default: NoticeMode = NoticeMode.BATCHED
     notifier_scheduler_lease: timedelta = Field(default=timedelta(minutes=1))
     notifier_scheduler_poll: float = Field(default=5.0, gt=0, le=300)
+    notifier_bulk_concurrency: int = Field(default=2, ge=0, le=64, description="SMTP sessions sending bulk mail")
+    notifier_bulk_prefetch: int = Field(default=2, ge=1, le=100)
     notifier_daily_cap: int = Field(default=50, ge=0, le=100_000, description="a day per address; 0: no cap")
     notifier_alert_interval: timedelta = Field(default=timedelta(minutes=15))
     notifier_database_url: str = "sqlite:///var/notifier.db"
@@ -86,7 +97,8 @@ class NotifierSettings(BaseSettings):
             _check_address(address)
         return value
 
-    @field_validator("mail_default_sender")
+    @field_validator("mail_default_sender", "mail_transactional_sender", "mail_notification_sender",
+                     "mail_bulk_sender")
     @classmethod
     def _sender_address(cls, value: str | None) -> str | None:
         if value is not None:
@@ -135,6 +147,11 @@ class NotifierSettings(BaseSettings):
             raise ValueError("set MAIL_DEFAULT_SENDER or ADMINS: mail needs a sender")
         if not self.notifier_retry_delays:
             raise ValueError("NOTIFIER_RETRY_DELAYS needs at least one delay")
+        dkim = (self.mail_dkim_key_file, self.mail_dkim_selector, self.mail_dkim_domain)
+        if any(v is not None for v in dkim) and not all(v is not None for v in dkim):
+            raise ValueError("set MAIL_DKIM_KEY_FILE, MAIL_DKIM_SELECTOR and MAIL_DKIM_DOMAIN together, or none")
+        if self.mail_dkim_key_file is not None and not self.mail_dkim_key_file.is_file():
+            raise ValueError(f"MAIL_DKIM_KEY_FILE: {self.mail_dkim_key_file} is not a readable file")
         if self.notifier_scheduler_lease.total_seconds() <= self.mail_timeout:
             raise ValueError("NOTIFIER_SCHEDULER_LEASE must be longer than MAIL_TIMEOUT: a replica holds a "
                              "recipient for at least one send")
@@ -147,6 +164,11 @@ class NotifierSettings(BaseSettings):
     def sender(self) -> str:
         """The From address: MAIL_DEFAULT_SENDER, else the first of ADMINS (as the tutorial does)."""
         return self.mail_default_sender or self.admins[0]
+
+    def sender_for(self, policy: str) -> str:
+        """The From address of `transactional`, `notification` or `bulk` mail (MAIL_<POLICY>_SENDER)."""
+        chosen: str | None = getattr(self, f"mail_{policy}_sender")
+        return chosen or self.sender
 
     @property
     def prefetch(self) -> int:

@@ -2,6 +2,7 @@
 idempotently in one place.
 
     social.events (topic) --<event types>--> <queue>            work queue (the mail kinds' event types)
+                          --announcement.*-> <queue>.bulk       announcements' events, taken after the work queue's
                           --#--------------> social.events.log  stream, the event log for replay
     <queue>.retry.<ms>  delay queues: TTL, then dead-lettered back to <queue>
     <queue>.dead        dead letters, kept until an operator replays or purges them
@@ -63,13 +64,18 @@ class Topology:
     stream_max_bytes: int
     routing_keys: tuple[str, ...]
     exchange: str = EXCHANGE
+    #: Event types for the bulk queue (announcements): consumed with a small prefetch beside the
+    #: work queue, so a flood of them never holds up a password reset.
+    bulk_routing_keys: tuple[str, ...] = ()
 
     @classmethod
-    def from_settings(cls, settings: NotifierSettings, routing_keys: tuple[str, ...]) -> Topology:
+    def from_settings(cls, settings: NotifierSettings, routing_keys: tuple[str, ...],
+                      bulk_routing_keys: tuple[str, ...] = ()) -> Topology:
         """The topology `settings` ask for, its work queue bound to `routing_keys` (the event types
-        of the mail kinds)."""
+        of the mail kinds), its bulk queue to `bulk_routing_keys`."""
         return cls(
             routing_keys=routing_keys,
+            bulk_routing_keys=bulk_routing_keys,
             queue=settings.notifier_queue,
             queue_type=settings.notifier_queue_type,
             retry_steps_ms=tuple(
@@ -80,6 +86,11 @@ class Topology:
             stream_max_age=settings.notifier_stream_max_age,
             stream_max_bytes=settings.notifier_stream_max_bytes,
         )
+
+    @property
+    def bulk_queue(self) -> str | None:
+        """The queue of announcements' events, if this deployment takes them."""
+        return f"{self.queue}.bulk" if self.bulk_routing_keys else None
 
     @property
     def dead_letter_queue(self) -> str:
@@ -99,6 +110,10 @@ class Topology:
         channel.queue_declare(self.queue, durable=True, arguments=self._work_queue_arguments())
         for routing_key in self.routing_keys:
             channel.queue_bind(self.queue, self.exchange, routing_key=routing_key)
+        if self.bulk_queue is not None:
+            channel.queue_declare(self.bulk_queue, durable=True, arguments=self._work_queue_arguments())
+            for routing_key in self.bulk_routing_keys:
+                channel.queue_bind(self.bulk_queue, self.exchange, routing_key=routing_key)
         channel.queue_declare(self.dead_letter_queue, durable=True, arguments=self._durable_arguments())
         for step in self.retry_steps_ms:
             for ms in step:

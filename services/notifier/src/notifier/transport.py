@@ -31,6 +31,15 @@ from notifier.settings import NotifierSettings
 #: Lines of a message that start with a dot get a second one (RFC 5321 4.5.2).
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
 
+def _data(message: bytes) -> bytes:
+    """The DATA of `message`: dot-stuffed where a line starts with a dot (RFC 5321 4.5.2; looked
+    for first, since base64 parts never have one), and ended by a lone dot."""
+    if message.startswith(b".") or b"\n." in message:
+        message = _DOT_AT_LINE_START.sub(b"..", message)
+    end = b".\r\n" if message.endswith(b"\r\n") else b"\r\n.\r\n"
+    return message + end
+
+
 #: A session idle this long is checked with NOOP before use: servers close idle sessions.
 IDLE_CHECK_SECONDS = 30.0
 
@@ -156,8 +165,7 @@ class SmtpTransport:
                 smtp.getreply()
             raise failure
         self._data_started = True
-        body = _DOT_AT_LINE_START.sub(b"..", message)
-        smtp.send(body + (b"" if body.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        smtp.send(_data(message))
         code, reply = smtp.getreply()
         if code != 250:
             raise smtplib.SMTPDataError(code, reply)

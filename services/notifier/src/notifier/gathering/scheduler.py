@@ -28,7 +28,8 @@ from notifier.gathering.policy import GatherPolicy
 from notifier.gathering.timing import mode_of, next_digest, quiet_until
 from notifier.kinds import Mail, Policy, Recipient
 from notifier.ledger.gathering import DueNotice, RecipientState, Skipped, SqlGathering
-from notifier.mime import Sender, build_alternative, message_id_for
+from notifier.mime import message_id_for
+from notifier.outgoing import Composer
 from notifier.render import Renderer
 from notifier.transport import Transport
 
@@ -57,7 +58,7 @@ class Scheduler:
         *,
         gathering: SqlGathering,
         renderer: Renderer,
-        sender: Sender,
+        composer: Composer,
         transport_factory: Callable[[], Transport],
         policy: GatherPolicy,
         limits: Limits,
@@ -71,7 +72,7 @@ class Scheduler:
     ) -> None:
         self.gathering = gathering
         self.renderer = renderer
-        self.sender = sender
+        self.composer = composer
         self.policy = policy
         self.limits = limits
         self.capped_kinds = capped_kinds
@@ -81,7 +82,7 @@ class Scheduler:
         self.poll = poll
         self.claim_limit = claim_limit
         self.on_sent = on_sent
-        self.domain = sender.address.rsplit("@", 1)[1]
+        self.domain = composer.senders.notification.domain
         self._transport_factory = transport_factory
         self._transport: Transport | None = None
         self._stop = threading.Event()
@@ -261,10 +262,8 @@ class Scheduler:
         message_id = message_id_for(key, kind, self.domain)
         try:
             rendered = self.renderer.render(mail)
-            message = build_alternative(sender=self.sender, recipient=address, subject=rendered.subject,
-                                        text=rendered.text, html=rendered.html, message_id=message_id,
-                                        date=self.clock(), headers=mail.list_headers(self.domain))
-            self._session().send(self.sender.address, [address], message)
+            sender, message = self.composer.compose(mail, rendered, message_id, self.clock())
+            self._session().send(sender.address, [address], message)
         except NotifierError as exc:
             self._failed(state, batch, Failure.of(exc), exc, now)
             return False

@@ -28,11 +28,13 @@ class Policy(enum.StrEnum):
     A transactional mail was asked for by its recipient (a confirmation link, a password reset):
     it goes even to an unconfirmed or once-refused address, and never after its link expired. A
     notification tells of something that happened: it goes only to a confirmed address that has
-    not been refused, when its recipient has not turned it off, and within the daily cap.
+    not been refused, when its recipient has not turned it off, and within the daily cap. Bulk mail
+    (an announcement) goes like a notification, but under MAIL_RATE_LIMIT and after other mail.
     """
 
     TRANSACTIONAL = "transactional"
     NOTIFICATION = "notification"
+    BULK = "bulk"  # an announcement to many: rate limited, and after everything else
 
 
 @dataclass(frozen=True, slots=True)

@@ -35,6 +35,7 @@ from notifier.ledger.records import (
 from notifier.ledger.writer import GroupCommitWriter
 
 if TYPE_CHECKING:
+    from notifier.ledger.announcements import SqlAnnouncements
     from notifier.ledger.gathering import SqlGathering
 
 __all__ = ["DeliveryKey", "DeliveryRecord", "Facts", "FactsQuery", "Ledger", "LedgerRecord", "LedgerStore",
@@ -58,6 +59,8 @@ class LedgerStore(Protocol):
     def replay_runs(self) -> ReplayRuns: ...
 
     def gathering(self) -> SqlGathering: ...
+
+    def announcements(self) -> SqlAnnouncements: ...
 
     def dispose(self) -> None: ...
 
@@ -141,6 +144,10 @@ class Ledger:
     def gathering(self) -> SqlGathering:
         """The tables of waiting follow notices, for the scheduler (which owns what it does there)."""
         return self._store.gathering()
+
+    def announcements(self) -> SqlAnnouncements:
+        """The tables of announcements, for their intake and the bulk senders."""
+        return self._store.announcements()
 
     # -- life -------------------------------------------------------------------------------
 

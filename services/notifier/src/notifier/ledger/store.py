@@ -22,6 +22,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.pool import NullPool
 
 from notifier.errors import LedgerUnavailable
+from notifier.ledger.announcements import SqlAnnouncements
 from notifier.ledger.checkpoints import SqlReplayRuns
 from notifier.ledger.gathering import SqlGathering
 from notifier.ledger.records import (
@@ -335,6 +336,9 @@ class SqlStore:
 
     def gathering(self) -> SqlGathering:
         return SqlGathering(self.engine)
+
+    def announcements(self) -> SqlAnnouncements:
+        return SqlAnnouncements(self.engine)
 
     def dispose(self) -> None:
         self.engine.dispose()

@@ -147,3 +147,50 @@ activity_outbox = sa.Table(
     sa.Column("body", sa.Text, nullable=False),
     sa.Column("created_at", sa.DateTime(), nullable=False),
 )
+
+#: Announcements social asked for (`announcement.created`): their texts and attachments' description,
+#: and whether an operator called them off.
+announcements = sa.Table(
+    "announcements",
+    metadata,
+    sa.Column("announcement_id", sa.String(128), primary_key=True),
+    sa.Column("created", sa.Text, nullable=True),  # the event's data, as JSON (None: only a cancel came yet)
+    sa.Column("chunks", sa.Integer, nullable=False),  # how many attachment chunks make it whole
+    sa.Column("received_at", sa.DateTime(), nullable=False),
+    sa.Column("cancelled_at", sa.DateTime(), nullable=True),
+)
+
+#: Attachment bytes, as they came in `announcement.attachment` events (they may come before the
+#: announcement itself: nothing is sent until every chunk is here).
+announcement_chunks = sa.Table(
+    "announcement_chunks",
+    metadata,
+    sa.Column("announcement_id", sa.String(128), primary_key=True),
+    sa.Column("attachment", sa.Integer, primary_key=True),
+    sa.Column("chunk", sa.Integer, primary_key=True),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+)
+
+#: Each recipient of an announcement and what became of their mail. `state`: pending, sent,
+#: skipped, failed; `reason` says why for the last two. A sender holds a few at a time (a lease).
+announcement_recipients = sa.Table(
+    "announcement_recipients",
+    metadata,
+    sa.Column("announcement_id", sa.String(128), primary_key=True),
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("reason", sa.String(64), nullable=True),
+    sa.Column("lease_owner", sa.String(64), nullable=True),
+    sa.Column("lease_until", sa.DateTime(), nullable=True),
+    sa.Column("done_at", sa.DateTime(), nullable=True),
+    sa.Index("ix_announcement_recipients_state", "state", "announcement_id", "user_id"),
+)
+
+#: Shared rate limits (MAIL_RATE_LIMIT over every replica): the time the next send may start
+#: (a GCRA "theoretical arrival time"), in seconds since the epoch.
+rate_limits = sa.Table(
+    "rate_limits",
+    metadata,
+    sa.Column("name", sa.String(64), primary_key=True),
+    sa.Column("next_at", sa.Float, nullable=False),
+)
