@@ -12,20 +12,36 @@ from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
 
-from bench import chart, cluster, drain_fast, drain_slow, e2e, latency, memory, profile, relay, report, scale, storm
+from bench import (
+    announce,
+    chart,
+    cluster,
+    drain_fast,
+    drain_slow,
+    e2e,
+    latency,
+    memory,
+    profile,
+    relay,
+    render,
+    report,
+    scale,
+    storm,
+)
 from bench.config import Config
 from bench.figures import Section
 from bench.infra import BenchError
 from bench.machine import describe
 
 ROOT = Path(__file__).resolve().parent.parent
-SECTIONS = ("latency", "drain_fast", "drain_slow", "e2e", "relay", "memory", "scale", "storm", "cluster")
+SECTIONS = ("latency", "drain_fast", "drain_slow", "e2e", "relay", "memory", "scale", "storm", "cluster", "render",
+            "announce")
 #: Sections that read another's runs instead of measuring on their own.
 NEEDS = {"memory": ("drain_fast", "relay")}
 MEASURE: dict[str, Callable[[Config], Section]] = {
     "latency": latency.measure, "drain_fast": drain_fast.measure, "drain_slow": drain_slow.measure,
     "e2e": e2e.measure, "relay": relay.measure, "scale": scale.measure, "storm": storm.measure,
-    "cluster": cluster.measure,
+    "cluster": cluster.measure, "render": render.measure, "announce": announce.measure,
 }
 
 

@@ -65,6 +65,15 @@ class Config:
     cluster_slow_events: int = 3_000
     cluster_e2e_seconds: float = 20.0
 
+    # 11. render cost per mail
+    render_mails: int = 2_000
+
+    # 12. an announcement to many (one run: 100,000 mails of 1.4 MB take minutes)
+    announce_users: int = 100_000
+    announce_attachment_bytes: int = 1_000_000
+    announce_sessions: int = 2
+    announce_raw_messages: int = 2_000
+
     sections: tuple[str, ...] = field(default=())
 
     @classmethod
@@ -77,6 +86,7 @@ class Config:
             pika_confirm_messages=100, pika_consume_messages=500, scale_processes=(1, 2),
             scale_events_per_process=40, sink_ceiling_messages=100, profile_events=400,
             storm_events=300, storm_seconds=5.0, storm_grace=1.0, storm_window=3.0,
-            cluster_slow_events=60, cluster_e2e_seconds=2.0,
+            cluster_slow_events=60, cluster_e2e_seconds=2.0, render_mails=100,
+            announce_users=300, announce_attachment_bytes=100_000, announce_raw_messages=200,
         )
         return replace(small, **overrides)  # type: ignore[arg-type]

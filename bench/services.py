@@ -49,12 +49,13 @@ def social_env(database_url: str, amqp_url: str, **extra: str) -> dict[str, str]
             "SECRET_KEY": SECRET_KEY, "LOG_FORMAT": "json", **extra}
 
 
-def web(database_url: str, amqp_url: str, workdir: Path, *, workers: int, threads: int) -> tuple[Proc, str]:
+def web(database_url: str, amqp_url: str, workdir: Path, *, workers: int, threads: int,
+        **extra: str) -> tuple[Proc, str]:
     """`social serve` on a free port, started and answering; returns it and its base URL."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     env = social_env(database_url, amqp_url, SOCIAL_BIND=f"127.0.0.1:{port}", SOCIAL_BASE_URL=base,
-                     SOCIAL_WORKERS=str(workers), SOCIAL_THREADS=str(threads))
+                     SOCIAL_WORKERS=str(workers), SOCIAL_THREADS=str(threads), **extra)
     proc = Proc("social-serve", script("social", "serve"), env=env, log_dir=workdir, cwd=workdir).start()
     wait_ready(proc, f"{base}/readyz")
     return proc, base

@@ -54,10 +54,11 @@ def one_connection_rates(sink: SinkAddress, messages: int) -> dict[str, float]:
     return {"two_cpus": across, "one_cpu": same}
 
 
-def smtplib_rate(sink: SinkAddress, messages: int, connections: int = 1, pin: int | None = None) -> float:
+def smtplib_rate(sink: SinkAddress, messages: int, connections: int = 1, pin: int | None = None,
+                 message_size: int = 1500) -> float:
     """Mails per second over `connections` reused smtplib sessions (one thread each, pinned to
-    CPU `pin` if given)."""
-    message = prebuilt_message(0)
+    CPU `pin` if given), each message about `message_size` bytes."""
+    message = prebuilt_message(0, message_size)
     per_connection = [messages // connections + (1 if i < messages % connections else 0) for i in range(connections)]
     ready = threading.Barrier(connections + 1)
     errors: list[BaseException] = []
