@@ -19,6 +19,9 @@ from microblog_plumbing.settings import split_list
 from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+#: What a command that sends mail says when no From address is set.
+NO_SENDER = "MAIL_DEFAULT_SENDER: set MAIL_DEFAULT_SENDER or ADMINS: mail needs a sender"
+
 
 def _check_address(value: str) -> None:
     """`addr@domain` or `Name <addr@domain>`: one address, no line breaks."""
@@ -143,8 +146,6 @@ class NotifierSettings(BaseSettings):
             raise ValueError("MAIL_USE_TLS and MAIL_USE_SSL exclude each other: STARTTLS or SMTPS, not both")
         if (self.mail_username is None) != (self.mail_password is None):
             raise ValueError("set both MAIL_USERNAME and MAIL_PASSWORD, or neither")
-        if not self.mail_default_sender and not self.admins:
-            raise ValueError("set MAIL_DEFAULT_SENDER or ADMINS: mail needs a sender")
         if not self.notifier_retry_delays:
             raise ValueError("NOTIFIER_RETRY_DELAYS needs at least one delay")
         dkim = (self.mail_dkim_key_file, self.mail_dkim_selector, self.mail_dkim_domain)
@@ -161,8 +162,17 @@ class NotifierSettings(BaseSettings):
         return self
 
     @property
+    def has_sender(self) -> bool:
+        """Whether mail has a From address. Only the commands that send mail need one (`notifier
+        run`, `send-test`, `replay`): `notifier dlq` and `skipped` read and republish, and need none."""
+        return bool(self.mail_default_sender or self.admins)
+
+    @property
     def sender(self) -> str:
-        """The From address: MAIL_DEFAULT_SENDER, else the first of ADMINS (as the tutorial does)."""
+        """The From address: MAIL_DEFAULT_SENDER, else the first of ADMINS (as the tutorial does).
+        Raises ValueError (:data:`NO_SENDER`) when neither is set."""
+        if not self.has_sender:
+            raise ValueError(NO_SENDER)
         return self.mail_default_sender or self.admins[0]
 
     def sender_for(self, policy: str) -> str:

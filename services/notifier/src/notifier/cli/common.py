@@ -7,6 +7,7 @@ error, 130 interrupted.
 from __future__ import annotations
 
 import sys
+import unicodedata
 from datetime import datetime
 from typing import NoReturn
 
@@ -14,12 +15,33 @@ import click
 from microblog_plumbing.moments import parse_moment
 from microblog_plumbing.settings import load_settings as _load
 
-from notifier.settings import NotifierSettings
+from notifier.settings import NO_SENDER, NotifierSettings
+
+#: Characters a terminal acts on rather than shows: controls (ESC starts every ANSI sequence),
+#: format characters (bidi overrides, zero widths), line and paragraph separators.
+_UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs"})
 
 
-def load_settings() -> NotifierSettings:
-    """Read the settings, or stop with one line per wrong variable (exit status 2)."""
-    return _load(NotifierSettings, "notifier")
+def load_settings(*, sends_mail: bool = False) -> NotifierSettings:
+    """Read the settings, or stop with one line per wrong variable (exit status 2). A command
+    that `sends_mail` also needs a From address (MAIL_DEFAULT_SENDER or ADMINS)."""
+    settings = _load(NotifierSettings, "notifier")
+    if sends_mail and not settings.has_sender:
+        fail("notifier", f"configuration error: {NO_SENDER}", 2)
+    return settings
+
+
+def shown(value: object) -> str:
+    """`value` as text safe to print to a terminal: what a message's publisher wrote (ids, headers,
+    bodies) may hold escape sequences, so every control or format character is written as its
+    escape (`\\x1b`, `\\u202e`), never raw."""
+    text = value.decode("utf-8", "backslashreplace") if isinstance(value, bytes) else str(value)
+    return "".join(_escape(ch) if unicodedata.category(ch) in _UNPRINTABLE else ch for ch in text)
+
+
+def _escape(ch: str) -> str:
+    code = ord(ch)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}" if code < 0x10000 else f"\\U{code:08x}"
 
 
 def moment_option(_ctx: click.Context, _param: click.Parameter, value: str | None) -> datetime | None:

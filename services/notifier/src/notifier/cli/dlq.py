@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
-from notifier.cli.common import fail, load_settings, moment_option
+from notifier.cli.common import fail, load_settings, moment_option, shown
 
 if TYPE_CHECKING:
     from notifier.broker import Brokers
@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from notifier.topology import Topology
 
 PROGRAM = "notifier dlq"
+#: The AMQP properties `dlq show` prints (the headers follow on their own).
+_PROPERTIES = ("content_type", "content_encoding", "delivery_mode", "priority", "correlation_id", "reply_to",
+               "expiration", "message_id", "timestamp", "type", "user_id", "app_id", "cluster_id")
 
 
 def filter_options(command: Callable[..., Any]) -> Callable[..., Any]:
@@ -87,7 +90,7 @@ def list_letters(reason: str | None, event_id: str | None, since: datetime | Non
         return
     click.echo("by reason:")
     for kind, count in Counter(letter.failure for letter in letters).most_common():
-        click.echo(f"  {count:7d}  {kind}")
+        click.echo(f"  {count:7d}  {shown(kind)}")
     dead_times = [letter.dead_at for letter in letters if letter.dead_at is not None]
     if dead_times:
         now = datetime.now(dead_times[0].tzinfo)
@@ -97,8 +100,8 @@ def list_letters(reason: str | None, event_id: str | None, since: datetime | Non
     click.echo(f"{'EVENT ID':<38} {'DEAD AT (UTC)':<20} {'TRIES':>5}  {'FAILURE':<22} REASON")
     for letter in letters[:limit]:
         dead_at = f"{letter.dead_at:%Y-%m-%d %H:%M:%S}" if letter.dead_at else "?"
-        click.echo(f"{(letter.message_id or '-')[:38]:<38} {dead_at:<20} {letter.attempts:>5}  "
-                   f"{letter.failure[:22]:<22} {letter.reason[:100]}")
+        click.echo(f"{shown(letter.message_id or '-')[:38]:<38} {dead_at:<20} {letter.attempts:>5}  "
+                   f"{shown(letter.failure)[:22]:<22} {shown(letter.reason)[:100]}")
     if len(letters) > limit:
         click.echo(f"... and {len(letters) - limit} more (--limit)")
 
@@ -119,21 +122,26 @@ def show(event_id: str) -> None:
     if found is None:
         fail(PROGRAM, f"no dead letter with event id {event_id}")
     p = found.properties
-    click.echo(f"event id:      {found.message_id}")
-    click.echo(f"failure:       {found.failure}")
-    click.echo(f"reason:        {found.reason}")
-    click.echo(f"mail kind:     {found.mail_kind or '-'}")
+    click.echo(f"event id:      {shown(found.message_id)}")
+    click.echo(f"failure:       {shown(found.failure)}")
+    click.echo(f"reason:        {shown(found.reason)}")
+    click.echo(f"mail kind:     {shown(found.mail_kind or '-')}")
     click.echo(f"attempts:      {found.attempts}")
     click.echo(f"first failure: {found.first_failure.isoformat() if found.first_failure else '?'}")
     click.echo(f"dead since:    {found.dead_at.isoformat() if found.dead_at else '?'}")
-    click.echo(f"content type:  {p.content_type}")
+    click.echo("properties:")
+    for name in _PROPERTIES:
+        value = getattr(p, name, None)
+        if value is not None:
+            click.echo(f"  {name}: {shown(value)}"[:1000])
     click.echo("headers:")
     for key, value in sorted((p.headers or {}).items()):
-        click.echo(f"  {key}: {value!r}"[:1000])
+        click.echo(f"  {shown(key)}: {shown(repr(value))}"[:1000])
     click.echo(f"body ({len(found.body)} bytes):")
     try:
-        click.echo(json.dumps(json.loads(found.body), indent=2, ensure_ascii=False))
-    except (ValueError, UnicodeDecodeError):
+        pretty = json.dumps(json.loads(found.body), indent=2, ensure_ascii=False)
+        click.echo("\n".join(shown(line) for line in pretty.split("\n")))  # JSON holds no raw newline but these
+    except (ValueError, UnicodeDecodeError, RecursionError):
         click.echo(repr(found.body[:2000]) + (" ..." if len(found.body) > 2000 else ""))
 
 

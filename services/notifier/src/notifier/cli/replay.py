@@ -33,7 +33,7 @@ def replay(since: datetime | None, until: datetime | None, event_type: str, dry_
     from notifier.ledger.checkpoints import UnknownRun
     from notifier.replay import ReplayOptions, ReplaySummary, StreamReplay
 
-    settings = load_settings()
+    settings = load_settings(sends_mail=True)
     configure_logging(settings.log_format, "warning")
     try:
         ledger = build_ledger(settings)

@@ -20,7 +20,7 @@ def run() -> None:
     from notifier.errors import NotifierError
     from notifier.render import TemplatesMissing
 
-    settings = load_settings()
+    settings = load_settings(sends_mail=True)
     configure_logging(settings.log_format, settings.log_level)
     log = structlog.get_logger("notifier")
     try:

@@ -36,7 +36,7 @@ def send_test(to: str, attach: tuple[Path, ...]) -> None:
                           f"{MAX_ATTACHMENTS_BYTES:,} bytes (10 MiB)")
     parts = [attachment_part(path.name, mimetypes.guess_type(path.name)[0] or "application/octet-stream",
                              path.read_bytes()) for path in attach]
-    settings = load_settings()
+    settings = load_settings(sends_mail=True)
     configure_logging(settings.log_format, "warning")
     sender = Sender.parse(settings.sender)
     config = SmtpConfig.from_settings(settings)
