@@ -11,6 +11,8 @@ from microblog_contracts import (
     EmailChangeRequestedData,
     EmailConfirmationRequested,
     EmailConfirmationRequestedData,
+    EmailSignupAttempted,
+    EmailSignupAttemptedData,
     FollowedUser,
     Follower,
     MailPreferences,
@@ -135,3 +137,11 @@ def change_requested(who: MailProfile | None = None, *, new_address: str = "new@
 
 def later(event: UserFollowed, by: timedelta) -> datetime:
     return event.data.followed_at + by
+
+
+def signup_attempted(who: MailProfile | None = None, *, expires_at: datetime | None = None) -> EmailSignupAttempted:
+    who = who or profile()
+    now = datetime.now(UTC)
+    return EmailSignupAttempted(data=EmailSignupAttemptedData(
+        profile=who, attempted_at=now, reset_url=f"{BASE_URL}/reset_password/token-{next(_ids)}",  # type: ignore[arg-type]
+        expires_at=expires_at or now + timedelta(hours=1)))

@@ -19,6 +19,7 @@ from notifier.ledger.records import (
     DeliveryRecord,
     Facts,
     FactsQuery,
+    ForgetRecord,
     LedgerRecord,
     Notice,
     NoticeKey,
@@ -88,6 +89,7 @@ class MemoryStore:
         self.profiles: dict[int, ProfileRecord] = {}
         self.suppressions: dict[str, SuppressionRecord] = {}
         self.skips: dict[tuple[str, str], SkipRecord] = {}
+        self.deleted: dict[int, datetime] = {}
         self.commits: list[list[LedgerRecord]] = []
         self.down = False
         self.hold_writes = threading.Event()
@@ -111,7 +113,8 @@ class MemoryStore:
         return Facts(query.key in self.deliveries,
                      self.notices.get(query.notice_key) if query.notice_key else None,
                      profile.profile if profile else None,
-                     suppression.suppressed_at if suppression else None, sent)
+                     suppression.suppressed_at if suppression else None, sent,
+                     deleted=frozenset(u for u in query.people if u in self.deleted))
 
     def write(self, records: Sequence[LedgerRecord]) -> None:
         self.hold_writes.wait(10)
@@ -132,7 +135,19 @@ class MemoryStore:
                 self.suppressions[record.address] = record
             elif isinstance(record, SkipRecord):
                 self.skips.setdefault((record.event_id, record.kind), record)
+            elif isinstance(record, ForgetRecord):
+                self._forget(record)
         self.commits.append(list(records))
+
+    def _forget(self, record: ForgetRecord) -> None:
+        known = self.profiles.pop(record.user_id, None)
+        addresses = {a for a, s in self.suppressions.items() if s.user_id == record.user_id}
+        if known is not None:
+            addresses.add(str(known.profile.email).lower())
+        self.deliveries = {k: r for k, r in self.deliveries.items() if k.recipient not in addresses}
+        self.suppressions = {a: r for a, r in self.suppressions.items() if a not in addresses}
+        self.skips = {k: r for k, r in self.skips.items() if r.user_id != record.user_id}
+        self.deleted[record.user_id] = record.deleted_at
 
     def skipped(self, *, reason: str | None = None, since: datetime | None = None, until: datetime | None = None,
                 limit: int = 1000) -> list[SkipRecord]:

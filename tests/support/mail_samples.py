@@ -18,6 +18,7 @@ from tests.support.events import (
     confirmation_requested,
     profile,
     reset_requested,
+    signup_attempted,
     user_followed,
 )
 
@@ -48,11 +49,12 @@ def sample(kind: str, language: str) -> Mail:
     if kind == "follower_email":
         event = user_followed(follower_id=7, follower="susan", about_me=ABOUT[language], followed_profile=reader)
         return registry.for_event(event.type).mail_for(event)  # type: ignore[union-attr]
-    if kind in ("email_confirmation", "password_reset", "email_change_notice"):
+    if kind in ("email_confirmation", "password_reset", "email_change_notice", "already_registered"):
         event = {"email_confirmation": lambda: confirmation_requested(reader.model_copy(update={
                      "email_confirmed_at": None})),
                  "password_reset": lambda: reset_requested(reader),
-                 "email_change_notice": lambda: change_requested(reader)}[kind]()
+                 "email_change_notice": lambda: change_requested(reader),
+                 "already_registered": lambda: signup_attempted(reader)}[kind]()
         return registry.for_event(event.type).mail_for(event)  # type: ignore[union-attr]
     recipient = Recipient(reader.user_id, str(reader.email), reader.nickname, reader.locale)
     if kind in ("follower_batch", "follower_digest"):

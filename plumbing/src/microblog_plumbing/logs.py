@@ -9,7 +9,9 @@ a handler of their own.
 from __future__ import annotations
 
 import logging
+import re
 import sys
+from collections.abc import MutableMapping
 from typing import Any, Literal, TextIO
 
 import structlog
@@ -18,6 +20,24 @@ LogFormat = Literal["auto", "json", "console"]
 #: Libraries that say too much: the level from which their records reach the log. pika logs every
 #: failed connection attempt as an error; the processes report broker trouble themselves, once.
 _QUIET_LIBRARIES = {"pika": logging.CRITICAL, "alembic.runtime.migration": logging.WARNING}
+
+
+#: An e-mail address anywhere in a line's text: the logs keep its domain only.
+_ADDRESS = re.compile(r"[^\s<>()\[\],;:\"'@=]+@([A-Za-z0-9\u0080-\uffff-]+(?:\.[A-Za-z0-9\u0080-\uffff-]+)+)")
+
+
+def redact(text: str) -> str:
+    """`text` with every e-mail address in it shortened to its domain: `…@example.com`."""
+    return _ADDRESS.sub(r"…@\1", text) if "@" in text else text
+
+
+def redact_addresses(_logger: Any, _method: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """Every address in a line (its message, fields, a traceback's text) shortened to its domain.
+    Logs are read by more people, and kept longer, than the mail is."""
+    for key, value in event.items():
+        if isinstance(value, str) and "@" in value:
+            event[key] = _ADDRESS.sub(r"…@\1", value)
+    return event
 
 
 class _NamedWriteLogger(structlog.WriteLogger):
@@ -49,7 +69,8 @@ def configure_logging(fmt: LogFormat = "auto", level: str = "info") -> None:
         else structlog.dev.ConsoleRenderer(colors=sys.stderr.isatty(),
                                            exception_formatter=structlog.dev.plain_traceback)
     )
-    exceptions: list[structlog.types.Processor] = [structlog.processors.format_exc_info] if as_json else []
+    # Tracebacks become text before the addresses in them are redacted, in both formats.
+    exceptions: list[structlog.types.Processor] = [structlog.processors.format_exc_info, redact_addresses]
     structlog.configure(
         processors=[*shared, *exceptions, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric),

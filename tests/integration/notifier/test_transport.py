@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 import trustme
 from aiosmtpd.smtp import AuthResult
-from notifier.errors import SmtpAuthRefused, SmtpRecipientRefused, SmtpTlsError, SmtpUnavailable
+from notifier.errors import BadAddress, SmtpAuthRefused, SmtpRecipientRefused, SmtpTlsError, SmtpUnavailable
 from notifier.transport import SmtpConfig, SmtpTransport
 from pydantic import SecretStr
 
@@ -188,3 +188,32 @@ def test_a_refused_recipient_leaves_the_session_usable(pipelining: bool) -> None
         server.stop()
     assert len(server.received) == 1
     assert server.handler.sessions == 1  # the refusal did not cost the session
+
+
+@pytest.mark.parametrize("pipelining", [True, False], ids=["pipelined", "one command at a time"])
+def test_an_internationalised_address_goes_as_its_a_label_and_with_smtputf8_where_offered(pipelining: bool) -> None:
+    server = SmtpServer(enable_SMTPUTF8=True)
+    server.handler.pipelining = pipelining
+    server.start()
+    message = "From: a@example.com\r\nTo: 张三@xn--fa-hia.de\r\nSubject: hi\r\n\r\nhello\r\n".encode()
+    transport = SmtpTransport(SmtpConfig(host="127.0.0.1", port=server.port, timeout=5))
+    try:
+        transport.send("a@example.com", ["x@faß.de"], message)
+        transport.send("a@example.com", ["张三@faß.de"], message)
+    finally:
+        transport.close()
+        server.stop()
+    assert [m.rcpt_tos for m in server.received] == [["x@xn--fa-hia.de"], ["张三@xn--fa-hia.de"]]
+
+
+def test_a_non_ascii_local_part_is_a_bad_address_where_the_server_offers_no_smtputf8() -> None:
+    server = SmtpServer(enable_SMTPUTF8=False).start()
+    transport = SmtpTransport(SmtpConfig(host="127.0.0.1", port=server.port, timeout=5))
+    try:
+        with pytest.raises(BadAddress, match="SMTPUTF8"):
+            transport.send("a@example.com", ["张三@example.com"], MESSAGE)
+        assert transport.send("a@example.com", ["b@example.com"], MESSAGE).startswith("250")
+    finally:
+        transport.close()
+        server.stop()
+    assert [m.rcpt_tos for m in server.received] == [["b@example.com"]]

@@ -106,3 +106,11 @@ def test_each_copy_counts_attempts_keeps_the_first_failure_time_and_other_header
 def test_a_history_read_from_garbage_headers_counts_from_zero() -> None:
     assert FailureHistory.from_headers({ATTEMPTS_HEADER: "many"}).attempts == 0
     assert FailureHistory.from_headers(None).attempts == 0
+
+
+def test_a_failure_names_an_address_by_its_domain_only() -> None:
+    failure = Failure.of(SmtpRecipientRefused("recipient refused: {'bob.smith@example.com': (550, b'5.1.1 "
+                                              "<bob.smith@example.com>: Recipient address rejected')}"))
+    assert "bob.smith" not in failure.detail
+    assert failure.detail.count("…@example.com") == 2
+    assert "bob@" not in Failure.internal(ValueError("bob@example.org")).detail

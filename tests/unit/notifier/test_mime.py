@@ -95,9 +95,20 @@ def test_an_internationalised_domain_is_sent_in_idna_form() -> None:
     assert smtp_address("bob@例え.jp") == "bob@xn--r8jz45g.jp"
 
 
-def test_a_non_ascii_local_part_is_a_permanent_failure() -> None:
-    with pytest.raises(BadAddress):
-        smtp_address("张三@example.com")
+def test_a_non_ascii_local_part_stays_as_it_is_for_smtputf8() -> None:
+    assert smtp_address("张三@例子.example") == "张三@xn--fsqu00a.example"
+
+
+def test_an_internationalised_domain_uses_idna_2008_not_2003() -> None:
+    assert smtp_address("x@faß.de") == "x@xn--fa-hia.de"  # IDNA 2003 would make it fass.de, another domain
+    assert smtp_address("x@BÜCHER.example") == "x@xn--bcher-kva.example"  # UTS #46 maps case
+
+
+@pytest.mark.parametrize("address", ["x@exa mple.com", "x@-bad-.com\u0000", "bob@ex\u200dample.com"])
+def test_a_domain_idna_refuses_is_a_bad_address_naming_only_its_domain(address: str) -> None:
+    with pytest.raises(BadAddress) as raised:
+        smtp_address(address)
+    assert "x@" not in str(raised.value) and "bob@" not in str(raised.value)
 
 
 def test_the_message_id_depends_only_on_the_event_and_kind() -> None:

@@ -36,6 +36,8 @@ def entry_for(result: Result) -> MailActivityEntry | None:
     """What social should keep of `result`: None for what is not a mail's final outcome."""
     if result.mail_kind is None or result.event_id is None:
         return None
+    if result.skip is not None and result.skip.value == "user_deleted":
+        return None  # social forgot them: nothing to tell
     if result.outcome in (Outcome.SENT, Outcome.DUPLICATE):
         outcome, reason = MailOutcome.SENT, None
     elif result.outcome is Outcome.SKIPPED and result.skip is not None:

@@ -33,6 +33,7 @@ class SkipReason(enum.StrEnum):
     EXPIRED = "expired"  # the link in it expired before it could be sent
     FOLLOW_UNDONE = "follow_undone"  # the follow was undone before its notice went
     CANCELLED = "cancelled"  # an operator cancelled the announcement before it reached them
+    USER_DELETED = "user_deleted"  # the recipient (or the follower it is about) deleted their account
 
 
 @dataclass(frozen=True, slots=True)

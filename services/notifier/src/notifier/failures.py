@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from microblog_contracts import DecodeFailure, EventDecodeError
+from microblog_plumbing.logs import redact
 
 from notifier.errors import NotifierError, TransientError
 from notifier.topology import Topology, retry_queue_name
@@ -62,7 +63,8 @@ class Failure:
     @classmethod
     def of(cls, error: NotifierError) -> Failure:
         """The failure a named error stands for."""
-        return cls(error.kind, str(error) or type(error).__name__, isinstance(error, TransientError))
+        # An SMTP reply often names the address: what goes on (headers, logs, alerts) keeps its domain.
+        return cls(error.kind, redact(str(error)) or type(error).__name__, isinstance(error, TransientError))
 
     @classmethod
     def unreadable(cls, error: EventDecodeError) -> Failure:
@@ -72,7 +74,7 @@ class Failure:
     @classmethod
     def internal(cls, error: BaseException) -> Failure:
         """A bug of ours: retried, since a fixed and redeployed notifier may well succeed."""
-        return cls("internal_error", repr(error)[:300], transient=True)
+        return cls("internal_error", redact(repr(error))[:300], transient=True)
 
     def __str__(self) -> str:
         return f"{self.kind}: {self.detail}"

@@ -19,6 +19,9 @@ from email.message import MIMEPart
 from email.utils import format_datetime, formataddr, parseaddr
 from functools import lru_cache
 
+import idna
+from microblog_plumbing.logs import redact
+
 from notifier.errors import BadAddress
 
 _NOT_ALNUM = re.compile(r"[^A-Za-z0-9]")
@@ -46,20 +49,24 @@ class Sender:
 
 
 def smtp_address(address: str) -> str:
-    """`address` as SMTP wants it: ASCII, internationalised domains in IDNA form."""
+    """`address` as SMTP wants it: its domain as the A-label (IDNA 2008 with UTS #46 mapping, so
+    `faß.de` is `xn--fa-hia.de`, never IDNA 2003's `fass.de`, another domain). A local part outside
+    ASCII stays as it is: it can go only where the server offers SMTPUTF8 (the transport checks)."""
     if any(ch in address for ch in "\r\n<>,;\"") or address.count("@") != 1:
-        raise BadAddress(f"not a single plain address: {address!r}")
+        raise BadAddress(f"not a single plain address: {redact(address)}")
     local, domain = address.rsplit("@", 1)
-    if not local.isascii():
-        raise BadAddress("a non-ASCII local part needs SMTPUTF8, which we do not use")
-    if not domain.isascii():
-        try:
-            domain = domain.encode("idna").decode("ascii")
-        except UnicodeError as exc:
-            raise BadAddress(f"domain is not valid IDNA: {exc}") from None
-    if not local or not domain:
-        raise BadAddress(f"not a full address: {address!r}")
-    return f"{local}@{domain}"
+    if not local or not domain or not local.isprintable():
+        raise BadAddress(f"not a full address: {redact(address)}")
+    try:
+        return f"{local}@{_a_label(domain)}"
+    except idna.IDNAError as exc:
+        raise BadAddress(f"the domain {domain!r} is not valid IDNA 2008: {exc}") from None
+
+
+@lru_cache(maxsize=4096)
+def _a_label(domain: str) -> str:
+    """A domain as it goes into SMTP (checked once per domain: mail goes to few of them)."""
+    return idna.encode(domain, uts46=True).decode("ascii")
 
 
 def message_id_for(event_id: str, kind: str, domain: str) -> str:
@@ -157,7 +164,7 @@ def build_alternative(
     boundary = _boundary("", message_id)
     head = _head(sender=sender, recipient=recipient, subject=subject, message_id=message_id, date=date,
                  headers=headers, content_type=f'multipart/alternative; boundary="{boundary}"')
-    return (head + _alternatives(boundary, text, html)).encode("ascii")
+    return (head + _alternatives(boundary, text, html)).encode()
 
 
 def build_mixed(
@@ -183,7 +190,7 @@ def build_mixed(
     first = (f"--{outer}\r\nContent-Type: multipart/alternative; boundary=\"{inner}\"\r\n\r\n"
              + _alternatives(inner, text, html))
     separator = f"--{outer}\r\n".encode("ascii")
-    pieces = [(head + first).encode("ascii")]
+    pieces = [(head + first).encode()]
     for part in attachments:
         pieces += (separator, part)
     pieces.append(f"--{outer}--\r\n".encode("ascii"))
@@ -221,10 +228,10 @@ def build_plain(*, sender: Sender, recipients: list[str], subject: str, text: st
         "MIME-Version: 1.0\r\n"
     )
     if not attachments:
-        return (head + _part("text/plain", text)).encode("ascii")
+        return (head + _part("text/plain", text)).encode()
     outer = _boundary("m", message_id)
     pieces = [(head + f'Content-Type: multipart/mixed; boundary="{outer}"\r\n\r\n'
-               f"--{outer}\r\n{_part('text/plain', text)}").encode("ascii")]
+               f"--{outer}\r\n{_part('text/plain', text)}").encode()]
     for part in attachments:
         pieces += (f"--{outer}\r\n".encode("ascii"), part)
     pieces.append(f"--{outer}--\r\n".encode("ascii"))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from microblog_contracts import (
+    USER_DELETED,
     USER_PROFILE_CHANGED,
     USER_UNFOLLOWED,
     AnnouncementAttachment,
@@ -24,6 +25,7 @@ from microblog_contracts import (
     AnnouncementRecipients,
     EventDecodeError,
     NoticeMode,
+    UserDeleted,
     UserProfileChanged,
     UserUnfollowed,
     decode_event,
@@ -41,6 +43,7 @@ from notifier.ledger import (
     DeliveryRecord,
     Facts,
     FactsQuery,
+    ForgetRecord,
     Ledger,
     Notice,
     NoticeKey,
@@ -56,8 +59,8 @@ from notifier.render import Renderer
 from notifier.transport import Transport
 
 #: Events that change what the notifier knows rather than asking for a mail.
-STATE_EVENT_TYPES = (USER_PROFILE_CHANGED, USER_UNFOLLOWED)
-StateEvent = UserProfileChanged | UserUnfollowed
+STATE_EVENT_TYPES = (USER_PROFILE_CHANGED, USER_UNFOLLOWED, USER_DELETED)
+StateEvent = UserProfileChanged | UserUnfollowed | UserDeleted
 
 _ANNOUNCEMENT_EVENTS = (AnnouncementCreated, AnnouncementAttachment, AnnouncementRecipients, AnnouncementCancelled)
 
@@ -199,7 +202,7 @@ class Pipeline:
             event = decode_event(body)
         except EventDecodeError as exc:
             return Result(Outcome.DEAD, failure=Failure.unreadable(exc))
-        if isinstance(event, UserProfileChanged | UserUnfollowed):
+        if isinstance(event, UserProfileChanged | UserUnfollowed | UserDeleted):
             return event
         if isinstance(event, _ANNOUNCEMENT_EVENTS) and self.intake is not None:
             return event
@@ -228,6 +231,10 @@ class Pipeline:
             done = Result(Outcome.NOTED, event_id=event.id, user_id=profile.user_id, event_time=event.time)
             self.ledger.record(ProfileRecord(profile, event.data.changed_at), lambda: on_settled(done))
             return
+        if isinstance(event, UserDeleted):
+            deleted = Result(Outcome.NOTED, event_id=event.id, user_id=event.data.user_id, event_time=event.time)
+            self.ledger.record(ForgetRecord(event.data.user_id, event.data.deleted_at), lambda: on_settled(deleted))
+            return
         data = event.data
         done = Result(Outcome.NOTED, event_id=event.id, user_id=data.followed_id, event_time=event.time)
         self.ledger.record(UnfollowRecord(data.follower_id, data.followed_id, data.unfollowed_at),
@@ -243,12 +250,15 @@ class Pipeline:
             address=mail.recipient.address if notification else None,
             sent_since=self.clock() - CAP_WINDOW if capped else None,
             cap_kinds=self._capped_kinds if capped else (),
+            people=_people(mail),
         ))
 
     def _decide(self, mail: Mail, resend: bool) -> tuple[Mail, Result | Skip | datetime | None]:
         """The mail as it would go (to the newest profile), and what stops it: a DUPLICATE result,
         a Skip, the time it must wait until (a gathered notice), or None when it should go now."""
         facts = self._facts(mail, resend=resend)
+        if facts.deleted:
+            return mail, Skip(SkipReason.USER_DELETED, "a person this mail is to or about deleted their account")
         if (facts.delivered or facts.notice_state is not None) and not resend:
             return mail, self._result(mail, Outcome.DUPLICATE)
         current = newest_profile(mail, facts)
@@ -315,6 +325,9 @@ class Pipeline:
     def _skip(self, mail: Mail, skip: Skip, on_settled: Settled) -> None:
         now = self.clock()
         result = self._result(mail, Outcome.SKIPPED, skip=skip.reason, detail=skip.detail, settled_at=now)
+        if skip.reason is SkipReason.USER_DELETED:  # nothing about them is kept, not even this skip
+            on_settled(result)
+            return
         record = SkipRecord(mail.event_id, mail.kind, mail.recipient.user_id, mail.recipient.domain,
                             skip.reason.value, skip.detail, now)
         self.ledger.record(record, lambda: on_settled(result))
@@ -331,6 +344,13 @@ class Pipeline:
         recipient = mail.recipient
         return Result(outcome, mail.event_id, mail.kind, recipient.user_id, recipient.address, recipient.domain,
                       event_time=mail.occurred_at, **fields)  # type: ignore[arg-type]
+
+
+def _people(mail: Mail) -> tuple[int, ...]:
+    """The users a mail is to or about: its recipient, and the follower a follow notice names."""
+    follower = mail.context.get("follower")
+    follower_id = getattr(follower, "id", None)
+    return (mail.recipient.user_id,) if follower_id is None else (mail.recipient.user_id, int(follower_id))
 
 
 def _key(mail: Mail) -> DeliveryKey:

@@ -19,6 +19,7 @@ from typing import Protocol
 from pydantic import SecretStr
 
 from notifier.errors import (
+    BadAddress,
     NotifierError,
     SmtpAuthRefused,
     SmtpRecipientRefused,
@@ -26,10 +27,21 @@ from notifier.errors import (
     SmtpTlsError,
     SmtpUnavailable,
 )
+from notifier.mime import smtp_address
 from notifier.settings import NotifierSettings
 
 #: Lines of a message that start with a dot get a second one (RFC 5321 4.5.2).
 _DOT_AT_LINE_START = re.compile(rb"(?m)^\.")
+
+def _mail_options(smtp: smtplib.SMTP, sender: str, recipients: list[str]) -> list[str]:
+    """SMTPUTF8 (RFC 6531) for an address whose local part is not ASCII, where the server offers
+    it; where it does not, such an address cannot be mailed at all (a permanent failure)."""
+    if sender.isascii() and all(r.isascii() for r in recipients):
+        return []
+    if not smtp.has_extn("smtputf8"):
+        raise BadAddress("an address whose local part is not ASCII needs SMTPUTF8, which MAIL_SERVER does not offer")
+    return ["SMTPUTF8", "BODY=8BITMIME"] if smtp.has_extn("8bitmime") else ["SMTPUTF8"]
+
 
 def _data(message: bytes) -> bytes:
     """The DATA of `message`: dot-stuffed where a line starts with a dot (RFC 5321 4.5.2; looked
@@ -101,8 +113,10 @@ class SmtpTransport:
         """Hand `message` to the server; return its final reply, e.g. `"250 2.0.0 Ok: queued"`.
 
         Raises SmtpUnavailable, SmtpAuthRefused, SmtpSenderRefused, SmtpTlsError (try later) or
-        SmtpRecipientRefused (never).
+        SmtpRecipientRefused (never); BadAddress for an address that cannot go into an envelope.
+        Each recipient goes into the envelope as SMTP wants it (its domain's A-label).
         """
+        recipients = [smtp_address(r) for r in recipients]
         for fresh_try in (False, True):
             reused = self._smtp is not None
             try:
@@ -123,9 +137,10 @@ class SmtpTransport:
 
     def _transaction(self, smtp: smtplib.SMTP, sender: str, recipients: list[str], message: bytes) -> str:
         self._data_started = False
+        options = _mail_options(smtp, sender, recipients)
         if smtp.has_extn("pipelining"):
-            return self._pipelined(smtp, sender, recipients, message)
-        code, reply = smtp.mail(sender)
+            return self._pipelined(smtp, sender, recipients, message, options)
+        code, reply = smtp.mail(sender, options)
         if code != 250:
             raise smtplib.SMTPSenderRefused(code, reply, sender)
         for recipient in recipients:
@@ -139,13 +154,14 @@ class SmtpTransport:
         self._last_used = time.monotonic()
         return f"{code} {reply.decode(errors='replace')}"
 
-    def _pipelined(self, smtp: smtplib.SMTP, sender: str, recipients: list[str], message: bytes) -> str:
+    def _pipelined(self, smtp: smtplib.SMTP, sender: str, recipients: list[str], message: bytes,
+                   options: list[str]) -> str:
         """MAIL, RCPT and DATA in one write, then the message (RFC 2920): two round trips a
         mail instead of four. smtplib has no pipelining, so this speaks the commands itself."""
-        commands = [f"MAIL FROM:{smtplib.quoteaddr(sender)}"]
+        commands = [" ".join([f"MAIL FROM:{smtplib.quoteaddr(sender)}", *options])]
         commands += [f"RCPT TO:{smtplib.quoteaddr(r)}" for r in recipients]
         commands.append("DATA")
-        smtp.send("".join(f"{c}\r\n" for c in commands).encode("ascii"))
+        smtp.send("".join(f"{c}\r\n" for c in commands).encode())
         mail_reply = smtp.getreply()
         rcpt_replies = [smtp.getreply() for _ in recipients]
         data_code, data_reply = smtp.getreply()

@@ -23,6 +23,7 @@ from notifier.ledger.records import (
     DeliveryRecord,
     Facts,
     FactsQuery,
+    ForgetRecord,
     LedgerRecord,
     Notice,
     NoticeKey,
@@ -38,7 +39,8 @@ if TYPE_CHECKING:
     from notifier.ledger.announcements import SqlAnnouncements
     from notifier.ledger.gathering import SqlGathering
 
-__all__ = ["DeliveryKey", "DeliveryRecord", "Facts", "FactsQuery", "Ledger", "LedgerRecord", "LedgerStore",
+__all__ = ["DeliveryKey", "DeliveryRecord", "Facts", "FactsQuery", "ForgetRecord", "Ledger", "LedgerRecord",
+           "LedgerStore",
            "Notice", "NoticeKey", "NoticeRecord", "ProfileRecord", "SkipRecord", "SuppressionRecord", "UnfollowRecord"]
 
 
@@ -75,6 +77,7 @@ class _Held:
         self.suppressions: dict[str, SuppressionRecord] = {}
         self.per_address: Counter[tuple[str, str]] = Counter()  # (address, kind) -> deliveries
         self.notice_events: set[str] = set()  # event ids of follow notices about to be held
+        self.deleted: set[int] = set()  # users whose account is being forgotten
 
     def add(self, record: LedgerRecord) -> None:
         if isinstance(record, DeliveryRecord):
@@ -93,6 +96,8 @@ class _Held:
             self.suppressions[record.address] = record
         elif isinstance(record, NoticeRecord):
             self.notice_events.add(record.event_id)
+        elif isinstance(record, ForgetRecord):
+            self.deleted.add(record.user_id)
 
     def release(self, record: LedgerRecord) -> None:
         if isinstance(record, DeliveryRecord):
@@ -109,6 +114,8 @@ class _Held:
             del self.suppressions[record.address]
         elif isinstance(record, NoticeRecord):
             self.notice_events.discard(record.event_id)
+        elif isinstance(record, ForgetRecord):
+            self.deleted.discard(record.user_id)
 
     def overlay(self, query: FactsQuery, found: Facts) -> Facts:
         """`found` (committed) with what is held on top."""
@@ -125,8 +132,9 @@ class _Held:
         if query.sent_since is not None and query.address is not None:
             sent += sum(self.per_address.get((query.address, kind), 0) for kind in query.cap_kinds)
         held_state = "waiting" if query.key.event_id in self.notice_events else None
+        deleted = found.deleted | {u for u in query.people if u in self.deleted}
         return Facts(found.delivered or query.key in self.deliveries, notice, profile, suppressed_at, sent,
-                     found.notice_state or held_state)
+                     found.notice_state or held_state, frozenset(deleted))
 
 
 class Ledger:

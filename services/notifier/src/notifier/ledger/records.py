@@ -97,8 +97,18 @@ class UnfollowRecord:
     unfollowed_at: datetime
 
 
+@dataclass(frozen=True, slots=True)
+class ForgetRecord:
+    """A user deleted their account: forget their address and everything kept about them (their
+    profile, deliveries, waiting notices, suppression, skips), and keep only that the id is gone."""
+
+    user_id: int
+    deleted_at: datetime
+
+
 #: Everything the ledger's group commit writes.
-LedgerRecord = DeliveryRecord | SkipRecord | SuppressionRecord | ProfileRecord | NoticeRecord | UnfollowRecord
+LedgerRecord = (DeliveryRecord | SkipRecord | SuppressionRecord | ProfileRecord | NoticeRecord | UnfollowRecord
+                | ForgetRecord)
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,6 +124,8 @@ class FactsQuery:
     #: Count the notifications (of `cap_kinds`) mailed to `address` since then.
     sent_since: datetime | None = None
     cap_kinds: tuple[str, ...] = ()
+    #: Users the mail is to or about (its recipient, a follower): is any of them deleted?
+    people: tuple[int, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -127,3 +139,5 @@ class Facts:
     sent_recently: int = 0
     #: The state of this event's notice, if it is gathered or waiting (a replay finds it here).
     notice_state: str | None = None
+    #: Those of the query's `people` who deleted their account.
+    deleted: frozenset[int] = frozenset()

@@ -29,6 +29,7 @@ from notifier.ledger.records import (
     DeliveryRecord,
     Facts,
     FactsQuery,
+    ForgetRecord,
     LedgerRecord,
     Notice,
     NoticeKey,
@@ -40,6 +41,9 @@ from notifier.ledger.records import (
 )
 from notifier.ledger.tables import (
     LEGACY_FOLLOW_NOTICES,
+    announcement_recipients,
+    batches,
+    deleted_users,
     deliveries,
     last_notices,
     metadata,
@@ -78,7 +82,7 @@ class SqlStore:
         self._insert = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
         self._driver_errors: tuple[type[Exception], ...] = (self._reader.dialect.loaded_dbapi.Error,)
         self._mark = "?" if self._reader.dialect.paramstyle == "qmark" else "%s"
-        self._facts_sql: dict[tuple[bool, bool, bool, int], str] = {}
+        self._facts_sql: dict[tuple[bool, bool, bool, int, int], str] = {}
         self._local = threading.local()
 
     def create_schema(self) -> None:
@@ -137,7 +141,9 @@ class SqlStore:
             params.append(query.address)
             if query.sent_since is not None:
                 params += [query.address, naive_utc(query.sent_since), *query.cap_kinds]
+        params += query.people
         delivered, notice, profile, suppressed_at, sent, state = False, None, None, None, 0, None
+        deleted: set[int] = set()
         for tag, a, b in self._read(sql, tuple(params)):
             if tag == "d":
                 delivered = True
@@ -151,11 +157,14 @@ class SqlStore:
                 suppressed_at = aware(b)
             elif tag == "c":
                 sent = int(a)
-        return Facts(delivered, notice, profile, suppressed_at, sent, state)
+            elif tag == "x":
+                deleted.add(int(a))
+        return Facts(delivered, notice, profile, suppressed_at, sent, state, frozenset(deleted))
 
     def _sql_for(self, query: FactsQuery) -> str:
         shape = (query.notice_key is not None, query.user_id is not None, query.address is not None,
-                 len(query.cap_kinds) if query.sent_since is not None and query.address is not None else -1)
+                 len(query.cap_kinds) if query.sent_since is not None and query.address is not None else -1,
+                 len(query.people))
         sql = self._facts_sql.get(shape)
         if sql is None:
             m = self._mark
@@ -174,6 +183,10 @@ class SqlStore:
                 kinds = ", ".join([m] * shape[3]) or "NULL"
                 parts.append(f"SELECT 'c', CAST(COUNT(*) AS VARCHAR(20)), NULL FROM deliveries WHERE recipient = {m} "  # noqa: S608
                              f"AND delivered_at >= {m} AND kind IN ({kinds})")
+            if shape[4]:
+                people = ", ".join([m] * shape[4])
+                parts.append(f"SELECT 'x', CAST(user_id AS VARCHAR(20)), NULL FROM deleted_users "  # noqa: S608
+                             f"WHERE user_id IN ({people})")
             sql = self._facts_sql[shape] = " UNION ALL ".join(parts)
         return sql
 
@@ -212,6 +225,8 @@ class SqlStore:
                 self._write_profiles(conn, [r for r in records if isinstance(r, ProfileRecord)])
                 self._write_notices(conn, [r for r in records if isinstance(r, NoticeRecord)])
                 self._write_unfollows(conn, [r for r in records if isinstance(r, UnfollowRecord)])
+                # Last: whatever else this commit holds about a deleted user goes too.
+                self._forget(conn, [r for r in records if isinstance(r, ForgetRecord)])
         except SQLAlchemyError as exc:
             raise LedgerUnavailable(database_error(exc)) from None
 
@@ -304,6 +319,30 @@ class SqlStore:
             for r in records])
 
     # -- for operators ------------------------------------------------------------------------------
+
+    def _forget(self, conn: sa.Connection, records: list[ForgetRecord]) -> None:
+        """Everything kept about each user, gone: their address (deliveries, suppressions), profile,
+        skips, waiting notices (as recipient, and as the follower others' notices name), schedule,
+        gathered mails, cooldowns and announcement rows. Only the id and the time stay."""
+        for record in records:
+            user = record.user_id
+            row = conn.execute(sa.select(recipients.c.profile).where(recipients.c.user_id == user)).first()
+            addresses = {r[0] for r in conn.execute(sa.select(suppressions.c.address)
+                                                    .where(suppressions.c.user_id == user))}
+            if row is not None:
+                addresses.add(str(MailProfile.model_validate_json(row[0]).email).lower())
+            if addresses:
+                conn.execute(sa.delete(deliveries).where(deliveries.c.recipient.in_(addresses)))
+                conn.execute(sa.delete(suppressions).where(suppressions.c.address.in_(addresses)))
+            subject = last_notices.c.subject
+            conn.execute(sa.delete(last_notices).where(sa.or_(subject.like(f"{user}:%"), subject.like(f"%:{user}"))))
+            for table, column in ((recipients, "user_id"), (skips, "user_id"), (notices, "user_id"),
+                                  (notices, "follower_id"), (schedule, "user_id"), (batches, "user_id"),
+                                  (unfollows, "user_id"), (unfollows, "follower_id"),
+                                  (announcement_recipients, "user_id")):
+                conn.execute(sa.delete(table).where(table.c[column] == user))
+            conn.execute(self._insert(deleted_users).on_conflict_do_nothing(),
+                         {"user_id": user, "deleted_at": naive_utc(record.deleted_at)})
 
     def skipped(self, *, reason: str | None = None, since: datetime | None = None, until: datetime | None = None,
                 limit: int = 1000) -> list[SkipRecord]:

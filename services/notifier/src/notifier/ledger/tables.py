@@ -66,6 +66,15 @@ last_notices = sa.Table(
     sa.Column("occurred_at", sa.DateTime(), nullable=False),
 )
 
+#: Users who deleted their account: no mail goes to or about them again (a replayed or retried event
+#: included). Only the id is kept.
+deleted_users = sa.Table(
+    "deleted_users",
+    metadata,
+    sa.Column("user_id", sa.BigInteger, primary_key=True),
+    sa.Column("deleted_at", sa.DateTime(), nullable=False),
+)
+
 #: Stream replay runs and how far each got, so an interrupted one resumes (`--resume RUN`).
 replay_checkpoints = sa.Table(
     "replay_checkpoints",
