@@ -1,30 +1,36 @@
 """`make run`: the whole system on this machine, with defaults that need no setting up.
 
-Starts a local SMTP sink (127.0.0.1:8025, mail kept in var/mail/), brings the SQLite database
-to the current schema, then runs the web app, the outbox relay and the notifier against the
-RabbitMQ at AMQP_URL. Output of each is prefixed with its name; Ctrl-C stops them all.
+Checks first, starting nothing if one fails (one line each, saying what to change): the ports
+(SOCIAL_BIND, MAIL_PORT, NOTIFIER_HTTP_BIND, RELAY_HTTP_BIND) are free, and the broker in AMQP_URL
+takes its login and has its vhost. Then brings the SQLite database to the current schema, starts a
+local SMTP sink (mail kept in MAIL_SINK_DIR), the web app, the outbox relay and the notifier, and
+says "ready" once each of them answers its /readyz. Output of each is prefixed with its name
+(coloured on a terminal only); Ctrl-C stops them all.
 """
 
 from __future__ import annotations
 
 import os
-import selectors
 import signal
-import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
-from urllib.parse import urlsplit
+
+from devchecks import broker_problem, listeners, port_problems
+from devprocesses import Children, Console
+from devready import Readiness, local_url, wait_listening
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
-COLOURS = {"mail": "35", "web": "32", "relay": "36", "notifier": "33"}
 
 DEFAULTS = {
     "AMQP_URL": "amqp://guest:guest@localhost:5672/%2F",
+    "SOCIAL_BIND": "127.0.0.1:5000",
+    "NOTIFIER_HTTP_BIND": "127.0.0.1:8081",
+    "RELAY_HTTP_BIND": "127.0.0.1:8082",
     "MAIL_SERVER": "127.0.0.1",
     "MAIL_PORT": "8025",
+    "MAIL_SINK_DIR": "var/mail",
     "ADMINS": "admin@microblog.local",
     "LOG_FORMAT": "console",
     # For trying things out: a follow's mail goes seconds after it, not a minute, and a burst
@@ -34,103 +40,72 @@ DEFAULTS = {
 }
 
 
-def broker_answers(url: str) -> tuple[str, int, bool]:
-    parts = urlsplit(url)
-    host, port = parts.hostname or "localhost", parts.port or (5671 if parts.scheme == "amqps" else 5672)
-    try:
-        with socket.create_connection((host, port), timeout=2):
-            return host, port, True
-    except OSError:
-        return host, port, False
+def settings(environ: dict[str, str]) -> dict[str, str]:
+    """Every process's environment: ours under what the caller set. The public URL follows
+    SOCIAL_BIND unless SOCIAL_BASE_URL is set, so links in mail lead to the web on its port."""
+    env = {**DEFAULTS, **environ, "PYTHONUNBUFFERED": "1"}
+    env.setdefault("SOCIAL_BASE_URL", local_url(env["SOCIAL_BIND"]))
+    return env
+
+
+def ready_text(env: dict[str, str], seconds: float) -> str:
+    base = env["SOCIAL_BASE_URL"].rstrip("/")
+    return (f"make run: ready at {base}/ ({seconds:.1f} s)\n"
+            f"  Register two users there. Each gets a mail asking to confirm the address (only confirmed\n"
+            f"  addresses get notifications): it shows below with its link, and lands in {env['MAIL_SINK_DIR']}/.\n"
+            f"  Open the link and press Confirm (or: .venv/bin/social users confirm NICKNAME), then log in\n"
+            f"  as one user and follow the other: the mail shows below after NOTIFIER_FOLLOW_GRACE="
+            f"{env['NOTIFIER_FOLLOW_GRACE']}\n"
+            f"  (60s by default, so that an undone follow mails nobody); more follows within\n"
+            f"  NOTIFIER_BATCH_WINDOW={env['NOTIFIER_BATCH_WINDOW']} (15m by default) gather into one mail.\n"
+            f"  Ctrl-C stops everything.\n")
+
+
+def preflight(env: dict[str, str]) -> list[str]:
+    """What stops `make run` before it starts anything: bad or taken ports, then the broker."""
+    wanted, problems = listeners(env)
+    problems += port_problems(wanted)
+    if problems:
+        return problems
+    broker = broker_problem(env["AMQP_URL"])
+    return [broker] if broker else []
 
 
 def main() -> int:
-    env = {**DEFAULTS, **os.environ}
-    env["PYTHONUNBUFFERED"] = "1"
-    host, port, ok = broker_answers(env["AMQP_URL"])
-    if not ok:
-        print(f"make run: no RabbitMQ answers at {host}:{port} (AMQP_URL); start one with "
-              "`rabbitmq-server -detached` or `docker compose up -d rabbitmq`, then run `make run` again.",
-              file=sys.stderr)
-        return 1
+    env = settings(dict(os.environ))
     os.chdir(ROOT)
-    Path("var/mail").mkdir(parents=True, exist_ok=True)
+    problems = preflight(env)
+    for line in problems:
+        print(line, file=sys.stderr)
+    if problems:
+        return 1
     upgrade = subprocess.run([str(BIN / "social"), "db", "upgrade"], env=env, capture_output=True, text=True)
     if upgrade.returncode != 0:
         sys.stderr.write(upgrade.stdout + upgrade.stderr)
         print("make run: `social db upgrade` failed (above)", file=sys.stderr)
         return 1
 
-    commands = {
-        "mail": [sys.executable, str(ROOT / "tools" / "mailsink.py"), "--port", env["MAIL_PORT"]],
-        "web": [str(BIN / "social"), "serve"],
-        "relay": [str(BIN / "social"), "relay"],
-        "notifier": [str(BIN / "notifier"), "run"],
-    }
-    procs: dict[str, subprocess.Popen[bytes]] = {}
-    selector = selectors.DefaultSelector()
-    for name, cmd in commands.items():
-        proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                start_new_session=True)
-        procs[name] = proc
-        assert proc.stdout is not None
-        os.set_blocking(proc.stdout.fileno(), False)
-        selector.register(proc.stdout, selectors.EVENT_READ, name)
-        if name == "mail":
-            time.sleep(0.3)  # let the sink listen before the notifier looks for it
+    console = Console(colour=sys.stdout.isatty() and "NO_COLOR" not in env)
+    children = Children(console, env)
+    signal.signal(signal.SIGINT, lambda *_: children.stop_soon())
+    signal.signal(signal.SIGTERM, lambda *_: children.stop_soon())
+    console.say("make run: starting the mail sink, web, relay and notifier (Ctrl-C stops them all)")
+    Path(env["MAIL_SINK_DIR"]).mkdir(parents=True, exist_ok=True)
+    children.start("mail", [sys.executable, str(ROOT / "tools" / "mailsink.py"), "--port", env["MAIL_PORT"],
+                            "--maildir", env["MAIL_SINK_DIR"]])
+    # The notifier looks for its SMTP server as it starts.
+    wait_listening("127.0.0.1", int(env["MAIL_PORT"]), alive=lambda: children.running("mail"))
+    children.start("web", [str(BIN / "social"), "serve"])
+    children.start("relay", [str(BIN / "social"), "relay"])
+    children.start("notifier", [str(BIN / "notifier"), "run"])
 
-    base = env.get("SOCIAL_BASE_URL", "http://127.0.0.1:5000")
-    print(f"\n  Microblog is starting: open {base}/ and register two users. Each gets a mail with a link to\n"
-          f"  confirm the address (only confirmed addresses get notifications): mail lands in the sink on\n"
-          f"  127.0.0.1:{env['MAIL_PORT']} and var/mail/, and its link shows below: open it, press Confirm\n"
-          f"  (or: .venv/bin/social users confirm NICKNAME), then follow one user with the other.\n"
-          f"  Here a follow's mail waits NOTIFIER_FOLLOW_GRACE={env['NOTIFIER_FOLLOW_GRACE']} (60s by default) so an\n"
-          f"  undone follow mails nobody, and a burst gathers for NOTIFIER_BATCH_WINDOW="
-          f"{env['NOTIFIER_BATCH_WINDOW']} (15m).\n"
-          f"  Ctrl-C stops everything.\n", flush=True)
-    stopping = False
-
-    def stop_all(*_: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGINT, stop_all)
-    signal.signal(signal.SIGTERM, stop_all)
-    buffers = {name: b"" for name in procs}
-    while not stopping:
-        for key, _ in selector.select(timeout=0.2):
-            name = key.data
-            chunk = key.fileobj.read()  # type: ignore[union-attr]
-            if chunk:
-                buffers[name] += chunk
-                *lines, buffers[name] = buffers[name].split(b"\n")
-                for line in lines:
-                    colour = COLOURS.get(name, "0")
-                    sys.stdout.write(f"\x1b[{colour}m{name:>8} |\x1b[0m {line.decode(errors='replace')}\n")
-                sys.stdout.flush()
-        exited = [n for n, p in procs.items() if p.poll() is not None]
-        if exited:
-            print(f"make run: {', '.join(exited)} exited (status "
-                  f"{', '.join(str(procs[n].returncode) for n in exited)}); stopping the rest", file=sys.stderr)
-            break
-    print("\nstopping ...", flush=True)
-    for proc in procs.values():
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGTERM)
-    deadline = time.monotonic() + 30
-    for proc in procs.values():
-        try:
-            proc.wait(max(0.1, deadline - time.monotonic()))
-        except subprocess.TimeoutExpired:
-            proc.kill()
-    for name, proc in procs.items():  # what each said on its way out
-        assert proc.stdout is not None
-        os.set_blocking(proc.stdout.fileno(), True)
-        rest = buffers[name] + proc.stdout.read()
-        for line in rest.decode(errors="replace").splitlines():
-            sys.stdout.write(f"\x1b[{COLOURS.get(name, '0')}m{name:>8} |\x1b[0m {line}\n")
-    sys.stdout.flush()
-    return 0 if stopping else 1
+    readiness = Readiness({"web": local_url(env["SOCIAL_BIND"]), "relay": local_url(env["RELAY_HTTP_BIND"]),
+                           "notifier": local_url(env["NOTIFIER_HTTP_BIND"])}).start()
+    while children.relay_output():
+        for news in readiness.news():
+            console.say(ready_text(env, readiness.seconds) if news is None else news)
+    readiness.stop()
+    return children.stop_all()
 
 
 if __name__ == "__main__":
