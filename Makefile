@@ -15,14 +15,16 @@ QUIET_PIP := 2>&1 | { grep -v 'is ignored: it is neither a file nor a directory'
 install: $(STAMP)
 
 $(STAMP): contracts/pyproject.toml plumbing/pyproject.toml services/social/pyproject.toml services/notifier/pyproject.toml requirements-dev.txt constraints.txt
-	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
-	$(BIN)/python -m pip install --quiet -c constraints.txt $(PACKAGES) -r requirements-dev.txt $(QUIET_PIP)
-	touch $(STAMP)
+	@if test -x $(BIN)/python; then echo "make: the dependencies changed: updating .venv ..."; \
+	else echo "make: installing dependencies into .venv (a minute or two, once) ..."; fi
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@$(BIN)/python -m pip install --quiet --upgrade pip $(QUIET_PIP)
+	@$(BIN)/python -m pip install --quiet -c constraints.txt $(PACKAGES) -r requirements-dev.txt $(QUIET_PIP)
+	@touch $(STAMP)
 
 ## run: the whole system on this machine (web :5000, relay, notifier, mail sink :8025)
 run: install
-	$(BIN)/python tools/devrun.py
+	@$(BIN)/python tools/devrun.py
 
 ## test: every test: unit, integration (real RabbitMQ, PostgreSQL, SMTP) and end to end
 test: install
