@@ -71,20 +71,22 @@ def preflight(env: dict[str, str]) -> list[str]:
     return [broker] if broker else []
 
 
-def main() -> int:
-    env = settings(dict(os.environ))
-    os.chdir(ROOT)
+def prepare(env: dict[str, str]) -> bool:
+    """The checks, then the database schema; False (having said why) if `make run` cannot go on."""
     problems = preflight(env)
     for line in problems:
         print(line, file=sys.stderr)
     if problems:
-        return 1
+        return False
     upgrade = subprocess.run([str(BIN / "social"), "db", "upgrade"], env=env, capture_output=True, text=True)
     if upgrade.returncode != 0:
         sys.stderr.write(upgrade.stdout + upgrade.stderr)
         print("make run: `social db upgrade` failed (above)", file=sys.stderr)
-        return 1
+    return upgrade.returncode == 0
 
+
+def run(env: dict[str, str]) -> int:
+    """Start the processes, relay what they say until Ctrl-C or one of them exits, stop them all."""
     console = Console(colour=sys.stdout.isatty() and "NO_COLOR" not in env)
     children = Children(console, env)
     signal.signal(signal.SIGINT, lambda *_: children.stop_soon())
@@ -93,12 +95,12 @@ def main() -> int:
     Path(env["MAIL_SINK_DIR"]).mkdir(parents=True, exist_ok=True)
     children.start("mail", [sys.executable, str(ROOT / "tools" / "mailsink.py"), "--port", env["MAIL_PORT"],
                             "--maildir", env["MAIL_SINK_DIR"]])
-    # The notifier looks for its SMTP server as it starts.
+    # The notifier looks for its SMTP server as it starts; a sink that did not start ends the run below.
     wait_listening("127.0.0.1", int(env["MAIL_PORT"]), alive=lambda: children.running("mail"))
-    children.start("web", [str(BIN / "social"), "serve"])
-    children.start("relay", [str(BIN / "social"), "relay"])
-    children.start("notifier", [str(BIN / "notifier"), "run"])
-
+    if children.running("mail"):
+        children.start("web", [str(BIN / "social"), "serve"])
+        children.start("relay", [str(BIN / "social"), "relay"])
+        children.start("notifier", [str(BIN / "notifier"), "run"])
     readiness = Readiness({"web": local_url(env["SOCIAL_BIND"]), "relay": local_url(env["RELAY_HTTP_BIND"]),
                            "notifier": local_url(env["NOTIFIER_HTTP_BIND"])}).start()
     while children.relay_output():
@@ -106,6 +108,17 @@ def main() -> int:
             console.say(ready_text(env, readiness.seconds) if news is None else news)
     readiness.stop()
     return children.stop_all()
+
+
+def main() -> int:
+    env = settings(dict(os.environ))
+    os.chdir(ROOT)
+    try:
+        if not prepare(env):
+            return 1
+    except KeyboardInterrupt:  # Ctrl-C before anything started: nothing to stop
+        return 130
+    return run(env)
 
 
 if __name__ == "__main__":

@@ -146,7 +146,9 @@ class Running:
     def wait_for_line(self, pattern: str, timeout: float = 60) -> re.Match[str]:
         def found() -> re.Match[str] | None:
             if self.proc.poll() is not None and not self._reader.is_alive():
-                raise AssertionError(f"make run exited ({self.proc.returncode}):\n{self.output[-3000:]}")
+                said = [line for line in self.lines if line.startswith("make run:")]
+                raise AssertionError(f"make run exited ({self.proc.returncode}): {''.join(said)}\n"
+                                     f"{self.output[-3000:]}")
             return next((m for line in list(self.lines) if (m := re.search(pattern, line))), None)
         return wait_for(found, timeout=timeout, interval=0.02, what=f"a line matching {pattern!r}")
 
