@@ -45,7 +45,7 @@ bench: install
 	bench/ensure-tools
 	$(BIN)/python -m bench; status=$$?; $(BIN)/python -m bench --profile && exit $$status
 
-## translations: bring the mail catalogs (templates/_locales/) up to date with the templates
+## translations: bring the catalogs up to date: the mail's (templates/_locales/) and the web pages' (social/translations/)
 translations: install
 	$(BIN)/python tools/translations.py
 

@@ -20,7 +20,8 @@ from sqlalchemy import select
 BASE_URL = "http://social.test"
 PASSWORD = "correct horse battery"
 RATE_LIMITS = ("login_rate_limit", "login_account_rate_limit", "signup_rate_limit", "follow_rate_limit",
-               "password_reset_rate_limit", "password_reset_address_rate_limit", "confirmation_rate_limit")
+               "post_rate_limit", "password_reset_rate_limit", "password_reset_address_rate_limit",
+               "confirmation_rate_limit")
 
 
 def build_app(

@@ -22,6 +22,7 @@ from social.accounts import InvalidNickname, normalize_nickname
 from social.api.openapi import openapi_document
 from social.extensions import db
 from social.models import ApiToken, User
+from social.paging import BadCursor, Cursor
 from social.passwords import password_problem
 
 from tests.support.social_app import (
@@ -92,9 +93,13 @@ def describable(case: Case) -> bool:
     """Whether the document can say that `case` is valid. JSON Schema cannot compare two fields,
     so quiet hours that end when they start (a 422 naming `quiet_hours.end`, held by the unit
     tests) are left out of the valid cases; nor can it list 20,000 common passwords, compare a
-    password with the nickname, or see which nicknames look alike or are reserved (each a 422
-    naming its field, held by the unit tests)."""
+    password with the nickname, see which nicknames look alike or are reserved, which texts are
+    cursors the API made or which posts are blanks only (each a 422 naming its field, held by the
+    unit tests)."""
     body = case.body if isinstance(case.body, dict) else {}
+    if not _cursors_from_the_api(case) or (case.operation.path == "/api/posts" and isinstance(body.get("body"), str)
+                                           and not body["body"].strip()):
+        return False
     quiet = body.get("quiet_hours")
     if isinstance(quiet, dict) and quiet.get("start") == quiet.get("end"):
         return False
@@ -110,6 +115,22 @@ def describable(case: Case) -> bool:
                 password, nickname=nickname if isinstance(nickname, str) else NICKNAME,
                 email=email if isinstance(email, str) else f"{NICKNAME}@example.com"):
             return False
+    return True
+
+
+def _cursors_from_the_api(case: Case) -> bool:
+    """A timeline's `before` and `after` are opaque cursors: the document can say only that they
+    are text, not which texts the API made (any other is a 422, held by the unit tests)."""
+    if "{nickname}/posts" not in case.operation.path and case.operation.path not in (
+            "/api/posts", "/api/users/me/timeline"):
+        return True
+    query = case.query or {}
+    for name in ("before", "after"):
+        if name in query:
+            try:
+                Cursor.decode(str(query[name]))
+            except BadCursor:
+                return False
     return True
 
 

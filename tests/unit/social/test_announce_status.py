@@ -254,8 +254,9 @@ def test_the_mail_history_shows_an_announcement_by_its_subject_in_the_readers_la
 
     page = html.unescape(client.get("/settings/notifications").get_data(as_text=True))  # type: ignore[attr-defined]
 
-    assert "Announcement: 新闻" in page
-    assert "Not sent: the announcement was cancelled before it reached you" in page
+    # The page is in susan's language now, the words of the history too.
+    assert "公告: 新闻" in page
+    assert "未发送: 公告在送达你之前已被取消" in page
 
 
 def test_announcements_have_words_of_their_own() -> None:

@@ -39,11 +39,13 @@ def test_every_response_carries_the_security_headers(client: FlaskClient, path: 
 def test_pages_hold_no_inline_script_or_style(client: FlaskClient) -> None:
     make_user("susan")
     log_in(client, "susan")
-    for path in ("/", "/user/susan", "/edit_profile", "/settings/notifications", "/settings/email",
-                 "/settings/password", "/settings/delete"):
+    for path in ("/", "/user/susan", "/settings/profile", "/settings/notifications", "/settings/email",
+                 "/settings/password", "/settings/delete", "/settings/sessions", "/explore", "/people?q=s",
+                 "/user/susan/followers", "/user/susan/following", "/nowhere"):
         page = client.get(path).get_data(as_text=True)
         assert not re.search(r"<script(?![^>]*\bsrc=)|<style|\sstyle=|\son[a-z]+=", page), path
-    assert client.get("/static/social.css").status_code == 200
+    for asset in ("social.css", "social.js", "favicon.svg"):
+        assert client.get(f"/static/{asset}").status_code == 200
 
 
 def test_cookies_are_secure_when_the_site_is_https_or_the_setting_says_so(tmp_path: Path) -> None:
@@ -101,7 +103,7 @@ def test_last_seen_is_shown_to_the_minute_and_hidden_when_the_user_says_so(app: 
     page = client.get("/user/susan").get_data(as_text=True)
     assert "Last seen" in page and ".123456" not in page and ":37" not in page
     log_in(client, "susan")
-    client.post("/edit_profile", data={"about_me": "", "locale": "en"})  # the box left unticked
+    client.post("/settings/profile", data={"about_me": "", "locale": "en", "time_zone": "UTC"})  # the box unticked
     assert user.show_last_seen is False
     assert "(only you see this)" in client.get("/user/susan").get_data(as_text=True)
     assert client.get("/api/users/me", headers=bearer(api_token(client, "susan"))).get_json()["last_seen"]

@@ -21,10 +21,10 @@ def text(client: FlaskClient, url: str) -> str:
     return response.get_data(as_text=True)
 
 
-def test_the_home_page_lists_the_newest_members(client: FlaskClient) -> None:
+def test_the_people_page_lists_the_newest_members(client: FlaskClient) -> None:
     make_user("susan")
     make_user("李雷")
-    page = text(client, "/")
+    page = text(client, "/people")
     assert 'href="/user/susan"' in page
     assert "李雷" in page
 
@@ -35,17 +35,18 @@ def test_a_profile_shows_avatar_about_me_last_seen_and_counts(client: FlaskClien
     bob.follow(susan)
     db.session.commit()
     page = text(client, "/user/susan")
-    assert susan.avatar(128).replace("&", "&amp;") in page
+    assert susan.avatar(192).replace("&", "&amp;") in page
     assert "I like tea." in page
-    assert "Last seen:" in page
-    assert "1 followers" in page
-    assert "0 following" in page
-    assert 'href="/user/bob"' in page
+    assert "Last seen" in page
+    assert "<strong>1</strong> follower<" in page  # not "1 followers"
+    assert "<strong>0</strong> following" in page
+    assert 'href="/user/susan/followers"' in page and 'href="/user/susan/following"' in page  # each count a link
+    assert 'href="/user/bob"' in text(client, "/user/susan/followers")
 
 
 def test_nicknames_are_found_whatever_their_case(client: FlaskClient) -> None:
     make_user("Susan")
-    assert "<h1>Susan</h1>" in text(client, "/user/SUSAN")
+    assert '<h1 class="nickname">Susan</h1>' in text(client, "/user/SUSAN")
 
 
 def test_an_unknown_user_is_a_404_page(client: FlaskClient) -> None:
@@ -82,7 +83,7 @@ def test_the_follow_button_follows_and_says_so(client: FlaskClient) -> None:
     page = response.get_data(as_text=True)
     assert "You are now following bob." in page
     assert 'action="/unfollow/bob"' in page
-    assert "1 followers" in page
+    assert "<strong>1</strong> follower<" in page
     assert len(db.session.scalars(select(OutboxEvent)).all()) == 1
 
 
@@ -93,7 +94,7 @@ def test_the_unfollow_button_unfollows_and_says_so(client: FlaskClient) -> None:
     client.post("/follow/bob")
     page = client.post("/unfollow/bob", follow_redirects=True).get_data(as_text=True)
     assert "You are not following bob anymore." in page
-    assert "0 followers" in page
+    assert "<strong>0</strong> followers" in page
 
 
 def test_following_yourself_is_refused_with_a_message(client: FlaskClient) -> None:
@@ -112,32 +113,25 @@ def test_following_needs_a_login_and_an_existing_user(client: FlaskClient) -> No
     assert client.get("/follow/susan").status_code == 405
 
 
-def test_editing_the_profile_saves_about_me_and_locale(client: FlaskClient) -> None:
+def test_editing_the_profile_saves_about_me_locale_and_time_zone(client: FlaskClient) -> None:
     make_user("susan")
     log_in(client, "susan")
-    assert "Edit profile" in text(client, "/edit_profile")
-    response = client.post("/edit_profile", data={"about_me": "New me", "locale": "ja", "time_zone": "Asia/Tokyo"})
-    assert response.location == "/user/susan"
+    assert client.get("/edit_profile").location == "/settings/profile"  # the tutorial's address still leads there
+    assert 'name="time_zone"' in text(client, "/settings/profile")
+    response = client.post("/settings/profile", data={"about_me": "New me", "locale": "ja", "time_zone": "Asia/Tokyo"})
+    assert response.location == "/settings/profile"
     user = db.session.scalars(select(User)).one()
     db.session.refresh(user)
-    assert (user.about_me, user.locale, user.time_zone) == ("New me", "ja", "UTC")
+    assert (user.about_me, user.locale, user.time_zone) == ("New me", "ja", "Asia/Tokyo")
 
 
-def test_the_time_zone_is_shown_on_the_profile_editor_and_set_with_the_notification_settings(
-    client: FlaskClient,
-) -> None:
-    make_user("susan", time_zone="Asia/Tokyo")
-    log_in(client, "susan")
-    page = text(client, "/edit_profile")
-    assert 'name="time_zone"' not in page
-    assert "your time zone, Asia/Tokyo" in page and 'href="/settings/notifications"' in page
-
-
-def test_editing_the_profile_refuses_too_long_text(client: FlaskClient) -> None:
+def test_editing_the_profile_refuses_too_long_text_and_an_unknown_zone(client: FlaskClient) -> None:
     make_user("susan")
     log_in(client, "susan")
-    response = client.post("/edit_profile", data={"about_me": "x" * 281, "locale": "en"})
-    assert "280 characters" in response.get_data(as_text=True)
+    page = client.post("/settings/profile", data={"about_me": "x" * 281, "locale": "en", "time_zone": "Mars/Base"})
+    assert "280 characters" in page.get_data(as_text=True)
+    page = client.post("/settings/profile", data={"about_me": "", "locale": "en", "time_zone": "Mars/Base"})
+    assert "Not a time zone we know" in page.get_data(as_text=True)
 
 
 def test_a_logged_in_users_requests_move_last_seen_forward(app: Flask, client: FlaskClient) -> None:
@@ -155,9 +149,10 @@ def test_the_followers_list_pages(client: FlaskClient) -> None:
     for i in range(25):
         make_user(f"fan{i:02}").follow(star)
     db.session.commit()
-    first = text(client, "/user/star")
+    first = text(client, "/user/star/followers")
     assert "25 followers" in first
-    assert 'href="/user/star?page=2"' in first
-    second = text(client, "/user/star?page=2")
-    assert second.count('href="/user/fan') == 5
-    assert text(client, "/user/star?page=999999999999")
+    assert 'href="/user/star/followers?page=2"' in first
+    second = text(client, "/user/star/followers?page=2")
+    assert second.count('class="nickname" href="/user/fan') == 5
+    assert text(client, "/user/star/followers?page=999999999999")
+    assert "1 following" in text(client, "/user/fan00/following")

@@ -17,10 +17,11 @@ def test_each_change_of_a_users_mail_profile_records_a_newer_version(client: Fla
     client.post(f"/confirm/{mailed_token(EMAIL_CONFIRMATION_REQUESTED, 'confirm_url')}")
     log_in(client, "susan")
     client.post("/settings/notifications", data={"follow_notices": "off", "announcements": "y"})
-    client.post("/edit_profile", data={"about_me": "", "locale": "de"})
+    client.post("/settings/profile", data={"about_me": "", "locale": "de", "time_zone": "UTC"})
     client.post("/settings/notifications", data={"time_zone": "Europe/Berlin", "announcements": "y",
                                                  "quiet_hours_start": "22:00", "quiet_hours_end": "07:00"})
-    client.post("/edit_profile", data={"about_me": "only this", "locale": "de"})  # nothing the mail shows
+    client.post("/settings/profile", data={"about_me": "only this", "locale": "de",  # nothing the mail shows
+                                             "time_zone": "Europe/Berlin"})
 
     profiles = [event.data.profile for event in recorded_events(USER_PROFILE_CHANGED)]
 

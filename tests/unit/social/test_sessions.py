@@ -43,7 +43,7 @@ NEW_PASSWORD = "a much longer new secret"
 
 
 def logged_in(client: FlaskClient) -> bool:
-    return client.get("/edit_profile").status_code == 200
+    return client.get("/settings/profile").status_code == 200
 
 
 def cookies(client: FlaskClient) -> dict[str, str]:

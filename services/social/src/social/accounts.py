@@ -18,6 +18,7 @@ from microblog_contracts.user_followed import Nickname
 from pydantic import TypeAdapter, ValidationError
 
 from social.nicknames import nickname_problem
+from social.translate import _
 
 NICKNAME_MAX = 64
 #: The contract's pattern, repeated for the OpenAPI document (`\w` is any script's letters).
@@ -61,7 +62,7 @@ def normalize_nickname(raw: str) -> str:
     names). Existing accounts keep their nicknames: lookups use :func:`is_valid_nickname`."""
     nickname = unicodedata.normalize("NFKC", raw)
     if nickname in RESERVED_NICKNAMES:
-        raise InvalidNickname("A nickname needs a letter, digit, '_' or '-'.")
+        raise InvalidNickname(_("A nickname needs a letter, digit, '_' or '-'."))
     problem = nickname_problem(nickname)
     if problem is not None:
         raise InvalidNickname(problem)
@@ -73,14 +74,10 @@ def _contract_nickname(nickname: str) -> str:
         return _nickname.validate_python(nickname)
     except ValidationError:
         if not nickname:
-            raise InvalidNickname("A nickname needs at least one character.") from None
+            raise InvalidNickname(_("A nickname needs at least one character.")) from None
         if len(nickname) > NICKNAME_MAX:
-            raise InvalidNickname(
-                f"A nickname has at most {NICKNAME_MAX} characters."
-            ) from None
-        raise InvalidNickname(
-            "Use only letters, digits, '.', '_' and '-' in a nickname."
-        ) from None
+            raise InvalidNickname(_("A nickname has at most %(max)d characters.", max=NICKNAME_MAX)) from None
+        raise InvalidNickname(_("Use only letters, digits, '.', '_' and '-' in a nickname.")) from None
 
 
 def is_valid_nickname(raw: str) -> bool:
@@ -123,7 +120,7 @@ def normalize_email(raw: str) -> str:
     except ValueError as exc:
         raise InvalidEmail(str(exc)) from None
     if len(normalized) > EMAIL_MAX or len(mailable_form(normalized)) > EMAIL_MAX:
-        raise InvalidEmail(f"An e-mail address has at most {EMAIL_MAX} characters.")
+        raise InvalidEmail(_("An e-mail address has at most %(max)d characters.", max=EMAIL_MAX))
     return normalized
 
 

@@ -10,8 +10,9 @@ from microblog_plumbing.databases import prepare_sqlite_file, sqlite_pragmas
 
 from social import account, api, auth, avatars, health, main, sessions
 from social.errors import register_error_handlers
-from social.extensions import csrf, db, limiter, login, migrate
+from social.extensions import babel, csrf, db, limiter, login, migrate
 from social.headers import add_security_headers
+from social.i18n import init_i18n
 from social.limits import storage_config
 from social.secrecy import protect_secret_pages
 from social.settings import SocialSettings
@@ -58,7 +59,7 @@ def create_app(settings: SocialSettings | None = None, **config: object) -> Flas
     migrate.init_app(app, db, directory=str(MIGRATIONS_DIR))
     login.init_app(app)
     login.login_view = "auth.login"
-    login.login_message = "Please log in to see this page."
+    init_i18n(app, babel)
     csrf.init_app(app)
     limiter.init_app(app)
 

@@ -1,6 +1,6 @@
 """Deleting an account: everything social holds of the user goes, and the notifier is told.
 
-One transaction removes the user's follows (both ways), sessions, API tokens, mail links and mail
+One transaction removes the user's posts, follows (both ways), sessions, API tokens, mail links and mail
 history, and the account itself, and records `user.deleted` so the notifier forgets the address.
 The user's published events are erased right after; those still pending are erased by the next
 :func:`social.outbox.retention.prune_outbox` after they are published. The database does the
@@ -22,6 +22,7 @@ from social.mail.tokens import MailToken
 from social.models import Follow, User
 from social.outbox.models import record_event
 from social.outbox.retention import erase_events_of
+from social.posts import Post
 from social.sessions import UserSession, end_every_session
 
 log = structlog.get_logger("social.accounts")
@@ -33,6 +34,7 @@ def delete_account(user: User, *, now: datetime) -> None:
     record_event(UserDeleted(time=now, data=UserDeletedData(user_id=user_id, deleted_at=now)))
     end_every_session(user_id)
     db.session.execute(delete(Follow).where(or_(Follow.follower_id == user_id, Follow.followed_id == user_id)))
+    db.session.execute(delete(Post).where(Post.author_id == user_id))
     for model in (UserSession, MailToken, MailHistory):
         db.session.execute(delete(model).where(model.user_id == user_id))
     db.session.delete(user)

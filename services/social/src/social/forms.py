@@ -10,6 +10,7 @@ from wtforms.fields import SelectChoice
 from wtforms.validators import ValidationError
 
 from social.accounts import LOCALES
+from social.translate import _
 
 #: Text users write may hold tabs and line breaks, nothing else below space (PostgreSQL
 #: refuses NUL outright), no C1 control and no bidi embedding, override or isolate (which
@@ -23,7 +24,8 @@ class NoControlCharacters:
 
     def __call__(self, form: Form, field: Field) -> None:
         if field.data and not _free_text.fullmatch(field.data):
-            raise ValidationError("Please remove the control characters (and text-direction overrides) from this text.")
+            raise ValidationError(
+                _("Please remove the control characters (and text-direction overrides) from this text."))
 
 
 def locale_choices() -> list[SelectChoice]:

@@ -134,6 +134,11 @@ login_per_account = limiter.shared_limit(
 #: Sign-ups per client, page and API together.
 signup_per_client = limiter.shared_limit(_signup_limit, scope="signup", methods=["POST"])
 #: Follows and unfollows per user, page and API together.
+#: Posts, per user; a request with no valid credentials is refused (401) before it could cost anything.
+posts_per_user = limiter.shared_limit(
+    lambda: current_settings().post_rate_limit, scope="post", key_func=_user_key, methods=["POST"],
+    exempt_when=lambda: _request_user() is None,
+)
 follows_per_user = limiter.shared_limit(
     _follow_limit, scope="follow", key_func=_user_key, methods=["POST", "PUT", "DELETE"]
 )

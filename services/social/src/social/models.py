@@ -142,6 +142,16 @@ class User(UserMixin, MailState, db.Model):  # type: ignore[name-defined,misc]
         )
         return db.paginate(query, page=page, per_page=per_page, error_out=False)
 
+    def following_page(self, page: int, per_page: int) -> Pagination:
+        """Whom this user follows, newest follow first, one page of them."""
+        query = (
+            select(User)
+            .join(Follow, Follow.followed_id == User.id)
+            .where(Follow.follower_id == self.id)
+            .order_by(Follow.created_at.desc(), User.id.desc())
+        )
+        return db.paginate(query, page=page, per_page=per_page, error_out=False)
+
 
 class ApiToken(db.Model):  # type: ignore[name-defined,misc]
     """A bearer token for the JSON API. Only its SHA-256 is stored, never the token itself."""

@@ -19,6 +19,8 @@ from importlib import resources
 
 from confusable_homoglyphs import categories  # type: ignore[import-untyped]
 
+from social.translate import _
+
 #: Names of roles people trust, and the site's own paths: none may be a user's.
 RESERVED = frozenset({
     "abuse", "admin", "administrator", "api", "auth", "avatar", "billing", "confirm", "contact", "edit_profile",
@@ -49,14 +51,14 @@ def nickname_problem(nickname: str) -> str | None:
     """
     for index, char in enumerate(nickname):
         if char in _BLANK_LETTERS or (char != " " and unicodedata.category(char) in _INVISIBLE_CATEGORIES):
-            return "A nickname cannot hold invisible or joining characters."
+            return _("A nickname cannot hold invisible or joining characters.")
         if unicodedata.category(char).startswith("M") and (index == 0 or not nickname[index - 1].isalpha()):
-            return "A nickname cannot hold an accent or mark without a letter before it."
+            return _("A nickname cannot hold an accent or mark without a letter before it.")
     scripts = categories.unique_aliases(nickname) - _NEUTRAL_SCRIPTS
     if len(scripts) > 1 and not any(scripts <= allowed for allowed in _SCRIPT_SETS):
-        return "A nickname keeps to one script (Chinese, Japanese and Korean names may mix theirs, and Latin)."
+        return _("A nickname keeps to one script (Chinese, Japanese and Korean names may mix theirs, and Latin).")
     if nickname_skeleton(nickname) in _reserved_skeletons():
-        return "That nickname is reserved; please pick another."
+        return _("That nickname is reserved; please pick another.")
     return None
 
 

@@ -19,22 +19,23 @@ from social.accounts import PASSWORD_MAX, PASSWORD_MIN
 from social.mail.tokens import MailToken, TokenPurpose
 from social.models import User
 from social.sessions import end_every_session
+from social.translate import _, _l
 
-TOO_COMMON = "This password is one of the most common ones; please choose another."
-LIKE_YOU = "A password cannot be your nickname or your e-mail address."
+TOO_COMMON = _l("This password is one of the most common ones; please choose another.")
+LIKE_YOU = _l("A password cannot be your nickname or your e-mail address.")
 
 
 def password_problem(password: str, *, nickname: str, email: str) -> str | None:
     """Why `password` may not be the password of the account `nickname` / `email`; None if it may."""
     if len(password) < PASSWORD_MIN:
-        return f"A password has at least {PASSWORD_MIN} characters."
+        return _("A password has at least %(min)d characters.", min=PASSWORD_MIN)
     if len(password) > PASSWORD_MAX:
-        return f"A password has at most {PASSWORD_MAX} characters."
+        return _("A password has at most %(max)d characters.", max=PASSWORD_MAX)
     folded = password.strip().casefold()
     if folded in _common_passwords():
-        return TOO_COMMON
+        return str(TOO_COMMON)
     if folded in {nickname.casefold(), email.casefold(), email.rpartition("@")[0].casefold()}:
-        return LIKE_YOU
+        return str(LIKE_YOU)
     return None
 
 

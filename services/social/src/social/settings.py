@@ -54,6 +54,9 @@ class SocialSettings(BaseSettings):
     follow_rate_limit: str = Field(
         default="60 per minute;1000 per day", description="Follows and unfollows per user (pages and API together)."
     )
+    post_rate_limit: str = Field(
+        default="30 per minute;500 per day", description="Posts per user (pages and API together)."
+    )
     ratelimit_storage_url: SecretStr | None = Field(
         default=None,
         description="Where rate limits are counted (e.g. redis://host:6379/0); unset: the database.",
@@ -91,7 +94,7 @@ class SocialSettings(BaseSettings):
         return ",".join(split_amqp_urls(url))
 
     @field_validator(
-        "login_rate_limit", "login_account_rate_limit", "signup_rate_limit", "follow_rate_limit",
+        "login_rate_limit", "login_account_rate_limit", "signup_rate_limit", "follow_rate_limit", "post_rate_limit",
         "password_reset_rate_limit", "password_reset_address_rate_limit", "confirmation_rate_limit",
     )
     @classmethod

@@ -14,6 +14,7 @@ from social.mail.profiles import record_profile_changed
 from social.models import User
 from social.nicknames import nickname_skeleton
 from social.passwords import spend_a_hash
+from social.translate import _
 
 
 class RegistrationError(ValueError):
@@ -28,8 +29,8 @@ class NicknameTaken(RegistrationError):
 
 def signed_up_words(nickname: str, email: str) -> str:
     """What a sign-up is told, whether or not the address had an account already."""
-    return (f"Welcome, {nickname}! We sent a mail to {email}: use its link to confirm your address, as we "
-            "mail no notifications until then. You can log in now.")
+    return _("Welcome, %(nickname)s! We sent a mail to %(address)s: use its link to confirm your address, as we "
+             "mail no notifications until then. You can log in now.", nickname=nickname, address=email)
 
 
 def find_by_nickname(nickname: str) -> User | None:

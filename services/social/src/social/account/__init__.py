@@ -6,4 +6,4 @@ from flask import Blueprint
 
 bp = Blueprint("account", __name__)
 
-from social.account import address, notifications, reset, security, unsubscribe  # noqa: E402,F401  (register views)
+from social.account import address, notifications, profile, reset, security, unsubscribe  # noqa: E402,F401  (register views)

@@ -18,6 +18,7 @@ from social.limits import login_per_account, login_per_client, refuse_password
 from social.mail import addresses, confirmations
 from social.mail.confirmations import LinkRefused
 from social.models import User
+from social.translate import _, ngettext
 
 
 @bp.get("/confirm/<token>")
@@ -26,22 +27,23 @@ def confirm_page(token: str) -> ResponseReturnValue:
         link = confirmations.find_confirmation(token, now=utcnow())
     except LinkRefused as exc:
         return link_problem(exc, again=True)
-    return render_template("account/confirm.html", title="Confirm your address", address=link.address,
+    return render_template("account/confirm.html", title=_("Confirm your address"), address=link.address,
                            nickname=link.user.nickname, form=EmptyForm())
 
 
 @bp.post("/confirm/<token>")
 def confirm(token: str) -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
+        flash(_("Please try again: the page was open too long."))
         return redirect(url_for("account.confirm_page", token=token))
     try:
         user = confirmations.confirm(token, now=utcnow())
     except LinkRefused as exc:
         return link_problem(exc, again=True)
     except confirmations.AddressTaken:
-        return render_template("account/link_problem.html", title="Address in use",
-                               message="That address now belongs to another account.", again=True), 409
-    flash(f"Thank you: {user.email} is confirmed.")
+        return render_template("account/link_problem.html", title=_("Address in use"),
+                               message=_("That address now belongs to another account."), again=True), 409
+    flash(_("Thank you: %(address)s is confirmed.", address=user.email))
     return redirect(url_for("account.email_settings" if current_user.is_authenticated else "main.index"))
 
 
@@ -55,19 +57,20 @@ def email_settings() -> ResponseReturnValue:
     if form.validate_on_submit():
         if not me.check_password(form.password.data):
             refuse_password()
-            form.password.errors.append("That is not your password.")
+            form.password.errors.append(_("That is not your password."))
         else:
             try:
                 change = addresses.change_address(me, form.email.data, now=utcnow())
             except addresses.TooManyLinks as exc:
-                flash(f"We have sent you several links already; please try again in {_minutes(exc.retry_after)}.")
+                flash(_too_many(exc.retry_after))
             else:
                 if change is addresses.AddressChange.UNCHANGED:
-                    flash(f"Your address stays {me.email}.")
+                    flash(_("Your address stays %(address)s.", address=me.email))
                 else:
-                    flash(f"We sent a link to {form.email.data}: your mail moves there once you use it.")
+                    flash(_("We sent a link to %(address)s: your mail moves there once you use it.",
+                            address=form.email.data))
                 return redirect(url_for("account.email_settings"))
-    return render_template("account/email.html", title="Your e-mail address", form=form, again=EmptyForm())
+    return render_template("settings/email.html", title=_("E-mail"), form=form, again=EmptyForm())
 
 
 @bp.post("/settings/email/confirmation")
@@ -78,24 +81,28 @@ def ask_again() -> ResponseReturnValue:
         try:
             addresses.ask_again(me, now=utcnow())
         except addresses.AlreadyConfirmed:
-            flash(f"{me.email} is confirmed already.")
+            flash(_("%(address)s is confirmed already.", address=me.email))
         except addresses.TooManyLinks as exc:
-            flash(f"We have sent you several links already; please try again in {_minutes(exc.retry_after)}.")
+            flash(_too_many(exc.retry_after))
         else:
-            flash(f"We sent a new link to {me.pending_email or me.email}.")
+            flash(_("We sent a new link to %(address)s.", address=me.pending_email or me.email))
     return redirect(url_for("account.email_settings"))
 
 
 def link_problem(exc: LinkRefused, *, again: bool = False, reset: bool = False) -> ResponseReturnValue:
     """The page for a link that does not work, with its status (404 unknown, 410 gone)."""
-    page = render_template("account/link_problem.html", title="This link does not work",
+    page = render_template("account/link_problem.html", title=_("This link does not work"),
                            message=exc.problem.words, again=again, reset=reset)
     return page, exc.problem.status
 
 
+def _too_many(retry_after: int) -> str:
+    return _("We have sent you several links already; please try again in %(minutes)s.", minutes=_minutes(retry_after))
+
+
 def _minutes(seconds: int) -> str:
     minutes = max(1, round(seconds / 60))
-    return f"{minutes} minute{'s' if minutes != 1 else ''}"
+    return ngettext("%(num)d minute", "%(num)d minutes", minutes)
 
 
 def _me() -> User:

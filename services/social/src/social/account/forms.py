@@ -7,6 +7,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from social.accounts import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, InvalidEmail, normalize_email
+from social.translate import _l
 
 
 class AddressField(StringField):  # type: ignore[misc]
@@ -20,34 +21,34 @@ class AddressField(StringField):  # type: ignore[misc]
 
 
 class ChangeEmailForm(FlaskForm):  # type: ignore[misc]
-    email = AddressField("New e-mail address", validators=[DataRequired(), Length(max=EMAIL_MAX)])
-    password = PasswordField("Your password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+    email = AddressField(_l("New e-mail address"), validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
 
 
 class ResetPasswordRequestForm(FlaskForm):  # type: ignore[misc]
-    email = AddressField("E-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    email = AddressField(_l("E-mail"), validators=[DataRequired(), Length(max=EMAIL_MAX)])
 
 
 class ResetPasswordForm(FlaskForm):  # type: ignore[misc]
     password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+        _l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
     )
     password2 = PasswordField(
-        "Repeat password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        _l("Repeat password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
     )
 
 
 class ChangePasswordForm(FlaskForm):  # type: ignore[misc]
-    password = PasswordField("Your password now", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+    password = PasswordField(_l("Your password now"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
     new_password = PasswordField(
-        "New password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+        _l("New password"), validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
     )
     new_password2 = PasswordField(
-        "Repeat the new password",
-        validators=[DataRequired(), EqualTo("new_password", message="The passwords do not match.")],
+        _l("Repeat the new password"),
+        validators=[DataRequired(), EqualTo("new_password", message=_l("The passwords do not match."))],
     )
 
 
 class DeleteAccountForm(FlaskForm):  # type: ignore[misc]
-    password = PasswordField("Your password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+    password = PasswordField(_l("Your password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])

@@ -15,6 +15,7 @@ from social.mail.history import recent_mail
 from social.mail.preferences import change_preferences, preferences_of
 from social.models import User
 from social.settings import current_settings
+from social.translate import _
 
 
 @bp.route("/settings/notifications", methods=["GET", "POST"])
@@ -26,9 +27,9 @@ def notifications() -> ResponseReturnValue:
         change = form.change()
         if change is not None:
             if change_preferences(me, change, now=utcnow()):
-                flash("Your notification settings have been saved.")
+                flash(_("Your notification settings have been saved."))
             return redirect(url_for("account.notifications"))
     elif not form.is_submitted():
         form.show(preferences_of(me))
-    return render_template("account/notifications.html", title="Notifications", form=form,
+    return render_template("settings/notifications.html", title=_("Notifications"), form=form,
                            time_zones=time_zone_names(), mail=recent_mail(me, now=utcnow()))

@@ -16,26 +16,35 @@ from wtforms import BooleanField, Field, RadioField, SelectField, StringField
 from wtforms.fields import SelectChoice
 
 from social.mail.preferences import NOTICE_MODE_WORDS, Preferences, PreferencesChange
+from social.translate import _, _l
 
+#: Each mode's name, as the radio buttons say it.
+MODE_NAMES = {NoticeMode.IMMEDIATELY: _l("immediately"), NoticeMode.BATCHED: _l("batched"),
+              NoticeMode.DAILY: _l("daily"), NoticeMode.OFF: _l("off")}
 #: The radio button that goes back to (or stays with) FOLLOW_NOTICE_DEFAULT.
 DEFAULT_CHOICE = "default"
 
 
 class NotificationsForm(FlaskForm):  # type: ignore[misc]
-    follow_notices = RadioField("When someone follows you", validate_choice=False)
-    announcements = BooleanField("Announcements about Microblog")
-    time_zone = StringField("Time zone", description="Type to search, e.g. Europe/Berlin; the hours below are in it.")
-    digest_hour = SelectField("Daily digest at", coerce=int, validate_choice=False, description="In your time zone.",
+    follow_notices = RadioField(_l("When someone follows you"), validate_choice=False)
+    announcements = BooleanField(_l("Announcements about Microblog"))
+    time_zone = StringField(_l("Time zone"),
+                            description=_l("Type to search, e.g. Europe/Berlin; the hours below are in it."))
+    digest_hour = SelectField(_l("Daily digest at"), coerce=int, validate_choice=False,
+                              description=_l("In your time zone."),
                               choices=[SelectChoice(hour, f"{hour:02d}:00") for hour in range(24)])
-    quiet_hours_start = StringField("Quiet hours from")
-    quiet_hours_end = StringField("until", description="Notices wait, then go out together. Leave both empty for none.")
+    quiet_hours_start = StringField(_l("Quiet hours from"))
+    quiet_hours_end = StringField(_l("until"),
+                                  description=_l("Notices wait, then go out together. Leave both empty for none."))
 
     def __init__(self, *, default_mode: NoticeMode, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        words = {mode: _lower(NOTICE_MODE_WORDS[mode]) for mode in NoticeMode}
+        words = {mode: _lower(str(NOTICE_MODE_WORDS[mode])) for mode in NoticeMode}
         self.follow_notices.choices = [
-            SelectChoice(DEFAULT_CHOICE, f"The default, now {default_mode.value}: {words[default_mode]}"),
-            *(SelectChoice(mode.value, f"{mode.value.capitalize()}: {words[mode]}") for mode in NoticeMode),
+            SelectChoice(DEFAULT_CHOICE, _("The default, now %(mode)s: %(words)s", mode=MODE_NAMES[default_mode],
+                                           words=words[default_mode])),
+            *(SelectChoice(mode.value, _("%(mode)s: %(words)s", mode=MODE_NAMES[mode].capitalize(), words=words[mode]))
+              for mode in NoticeMode),
         ]
 
     def show(self, current: Preferences) -> None:
@@ -62,7 +71,7 @@ class NotificationsForm(FlaskForm):  # type: ignore[misc]
             if bool(start) != bool(end):
                 complete = False
                 empty = self.quiet_hours_end if start else self.quiet_hours_start
-                empty.errors.append("Give both times, or neither.")
+                empty.errors.append(_l("Give both times, or neither."))
             else:
                 wanted["quiet_hours"] = {"start": start, "end": end} if start else None
         try:

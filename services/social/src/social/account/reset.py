@@ -14,10 +14,11 @@ from social.dbtypes import utcnow
 from social.limits import reset_per_address, reset_per_client
 from social.mail import resets
 from social.mail.confirmations import LinkRefused
+from social.translate import _, _l
 
 #: The one answer to every request, whether or not the address has an account.
-RESET_REQUESTED = ("If that address belongs to an account, we have sent it a link to reset the password. "
-                   "The link works for an hour.")
+RESET_REQUESTED = _l("If that address belongs to an account, we have sent it a link to reset the password. "
+                     "The link works for an hour.")
 
 
 @bp.route("/reset_password_request", methods=["GET", "POST"])
@@ -29,15 +30,15 @@ def reset_password_request() -> ResponseReturnValue:
     form = ResetPasswordRequestForm()
     if form.validate_on_submit():
         resets.request_reset(form.email.data, now=utcnow())
-        flash(RESET_REQUESTED)
+        flash(str(RESET_REQUESTED))
         return redirect(url_for("auth.login"))
-    return render_template("account/reset_request.html", title="Reset your password", form=form)
+    return render_template("account/reset_request.html", title=_("Reset your password"), form=form)
 
 
 @bp.route("/reset_password/<token>", methods=["GET", "POST"])
 def reset_password(token: str) -> ResponseReturnValue:
     try:
-        _, user = resets.find_reset(token, now=utcnow())
+        _link, user = resets.find_reset(token, now=utcnow())
     except LinkRefused as exc:
         return link_problem(exc, reset=True)
     form = ResetPasswordForm()
@@ -49,7 +50,7 @@ def reset_password(token: str) -> ResponseReturnValue:
         except resets.PasswordRefused as exc:
             form.password.errors.append(str(exc))
         else:
-            flash("Your password has been reset, and every session and API token ended: log in with the new one.")
+            flash(_("Your password has been reset, and every session and API token ended: log in with the new one."))
             return redirect(url_for("auth.login"))
-    return render_template("account/reset_password.html", title="Set a new password", form=form,
+    return render_template("account/reset_password.html", title=_("Set a new password"), form=form,
                            nickname=user.nickname)

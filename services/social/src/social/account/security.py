@@ -16,6 +16,7 @@ from social.forms import EmptyForm
 from social.limits import login_per_account, login_per_client, refuse_password
 from social.models import User
 from social.passwords import change_password, password_problem
+from social.translate import _
 
 
 @bp.route("/settings/password", methods=["GET", "POST"])
@@ -28,7 +29,7 @@ def password() -> ResponseReturnValue:
     if form.validate_on_submit():
         if not me.check_password(form.password.data):
             refuse_password()
-            form.password.errors.append("That is not your password.")
+            form.password.errors.append(_("That is not your password."))
         elif problem := password_problem(form.new_password.data, nickname=me.nickname, email=me.email):
             form.new_password.errors.append(problem)
         else:
@@ -37,21 +38,26 @@ def password() -> ResponseReturnValue:
             sessions.open_session(me, now=now)  # this browser stays logged in, on a new session
             db.session.commit()
             login_user(me)
-            flash("Your password is changed. Every other session and every API token has ended.")
+            flash(_("Your password is changed. Every other session and every API token has ended."))
             return redirect(url_for("account.password"))
-    return render_template("account/security.html", title="Password and sessions", form=form,
-                           everywhere=EmptyForm())
+    return render_template("settings/password.html", title=_("Password"), form=form)
+
+
+@bp.get("/settings/sessions", endpoint="sessions")
+@login_required  # type: ignore[untyped-decorator]
+def sessions_page() -> ResponseReturnValue:
+    return render_template("settings/sessions.html", title=_("Sessions"), form=EmptyForm())
 
 
 @bp.post("/settings/sessions/revoke")
 @login_required  # type: ignore[untyped-decorator]
 def log_out_everywhere() -> ResponseReturnValue:
     if not EmptyForm().validate_on_submit():
-        return redirect(url_for("account.password"))
+        return redirect(url_for("account.sessions"))
     sessions.end_every_session(_me().id)
     db.session.commit()
     logout_user()
-    flash("You are logged out everywhere, and every API token has ended.")
+    flash(_("You are logged out everywhere, and every API token has ended."))
     return redirect(url_for("auth.login"))
 
 
@@ -65,13 +71,13 @@ def delete_account() -> ResponseReturnValue:
         me = _me()
         if not me.check_password(form.password.data):
             refuse_password()
-            form.password.errors.append("That is not your password.")
+            form.password.errors.append(_("That is not your password."))
         else:
             deletion.delete_account(me, now=utcnow())
             logout_user()
-            flash("Your account is deleted, with everything we kept of it.")
+            flash(_("Your account is deleted, with everything we kept of it."))
             return redirect(url_for("main.index"))
-    return render_template("account/delete.html", title="Delete your account", form=form)
+    return render_template("settings/delete.html", title=_("Delete your account"), form=form)
 
 
 def _me() -> User:

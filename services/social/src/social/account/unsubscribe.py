@@ -19,17 +19,18 @@ from social.mail.links import unsubscribe_key
 from social.mail.preferences import TURN_OFF, change_preferences
 from social.mail.unsubscribe import read_unsubscribe_token
 from social.models import User
+from social.translate import _, _l
 
 #: The form field and value RFC 8058 has a one-click POST carry.
 ONE_CLICK = ("List-Unsubscribe", "One-Click")
 
-KIND_WORDS = {"follow_notices": "mail about new followers", "announcements": "announcements about Microblog"}
+KIND_WORDS = {"follow_notices": _l("mail about new followers"), "announcements": _l("announcements about Microblog")}
 
 
 @bp.get("/unsubscribe/<token>")
 def unsubscribe_page(token: str) -> ResponseReturnValue:
     user, preference = _read(token)
-    return render_template("account/unsubscribe.html", title="Unsubscribe", done=False, nickname=user.nickname,
+    return render_template("account/unsubscribe.html", title=_("Unsubscribe"), done=False, nickname=user.nickname,
                            what=KIND_WORDS[preference.value], one_click=ONE_CLICK)
 
 
@@ -38,14 +39,14 @@ def unsubscribe_page(token: str) -> ResponseReturnValue:
 def unsubscribe(token: str) -> ResponseReturnValue:
     user, preference = _read(token)
     if request.form.get(ONE_CLICK[0]) != ONE_CLICK[1]:
-        abort(400, description="A one-click unsubscribe sends List-Unsubscribe=One-Click.")
+        abort(400, description=_("A one-click unsubscribe sends List-Unsubscribe=One-Click."))
     change_preferences(user, TURN_OFF[preference], now=utcnow())
-    return render_template("account/unsubscribe.html", title="Unsubscribed", done=True, nickname=user.nickname,
+    return render_template("account/unsubscribe.html", title=_("Unsubscribed"), done=True, nickname=user.nickname,
                            what=KIND_WORDS[preference.value], one_click=ONE_CLICK)
 
 
 def _read(token: str) -> tuple[User, Preference]:
     found = read_unsubscribe_token(token, unsubscribe_key(str(current_app.secret_key)))
     if found is None:
-        abort(404, description="This unsubscribe link is not one we sent. Check that it was copied whole.")
+        abort(404, description=_("This unsubscribe link is not one we sent. Check that it was copied whole."))
     return found

@@ -8,4 +8,4 @@ bp = Blueprint("api", __name__, url_prefix="/api")
 # Bearer tokens are not sent by browsers on their own, so cross-site forgery has nothing to ride.
 csrf.exempt(bp)
 
-from social.api import following, links, me, openapi, tokens, users  # noqa: E402,F401  (register views)
+from social.api import following, links, me, openapi, people, posts, tokens, users  # noqa: E402,F401  (register views)

@@ -19,12 +19,14 @@ from social.api.openapi_parts import (
     json_response,
     operation,
 )
+from social.api.openapi_posts import POST_MODELS, people_get, post_paths
 from social.api.parsing import DEFAULT_PER_PAGE, MAX_PAGE, MAX_PER_PAGE
 from social.api.schemas import ErrorOut, FollowersPage, SignUpAccepted, TokenOut, UserCreate, UserOut
 from social.settings import current_settings
 
 _MODELS: list[type[BaseModel]] = [
     UserCreate, SignUpAccepted, UserOut, FollowersPage, TokenOut, ErrorOut, *ACCOUNT_MODELS,
+    *POST_MODELS,
 ]
 _PAGE_PARAMS = [
     {
@@ -60,11 +62,12 @@ def openapi_document(base_url: str) -> dict[str, Any]:
         "info": {
             "title": "Microblog social API",
             "version": "1.0.0",
-            "description": "Sign up, get a bearer token, follow people, confirm your address and "
-            'choose what you are mailed about. Every error is `{"error": code, "message": text}`.',
+            "description": "Sign up, get a bearer token, find and follow people, post and read timelines, "
+            "confirm your address and choose what you are mailed about. "
+            'Every error is `{"error": code, "message": text}`.',
         },
         "servers": [{"url": base_url}],
-        "paths": {**_paths(), **account_paths()},
+        "paths": {**_paths(), **account_paths(), **post_paths()},
         "components": {
             "schemas": defs.get("$defs", {}),
             "securitySchemes": {
@@ -99,7 +102,8 @@ def _paths() -> dict[str, Any]:
                 ok={202: json_response("Signed up: a link to confirm the address is on its way.", SignUpAccepted)},
                 errors={**{code: ERRORS[code] for code in (400, 413, 422, 429)},
                         409: "The nickname is taken, or looks like one that is (`nickname_taken`)."},
-            )
+            ),
+            "get": people_get(),
         },
         "/api/users/{nickname}": {
             "get": operation(
@@ -120,6 +124,16 @@ def _paths() -> dict[str, Any]:
                 params=[NICKNAME_PARAM, *_PAGE_PARAMS],
                 security=OPTIONAL_BEARER,
                 ok={200: json_response("One page of followers.", FollowersPage)},
+                errors=(401, 404, 422),
+            )
+        },
+        "/api/users/{nickname}/following": {
+            "get": operation(
+                "getFollowing",
+                "Whom a user follows, newest follow first",
+                params=[NICKNAME_PARAM, *_PAGE_PARAMS],
+                security=OPTIONAL_BEARER,
+                ok={200: json_response("One page of the users followed.", FollowersPage)},
                 errors=(401, 404, 422),
             )
         },

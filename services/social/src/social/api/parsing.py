@@ -51,6 +51,11 @@ def page_args() -> tuple[int, int]:
     return page, per_page
 
 
+def limit_arg() -> int:
+    """`limit` from the query string (how many items a page holds), or a 422."""
+    return _query_int("limit", DEFAULT_PER_PAGE, MAX_PER_PAGE)
+
+
 def _query_int(name: str, default: int, maximum: int) -> int:
     raw = request.args.get(name)
     if raw is None:

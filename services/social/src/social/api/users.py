@@ -77,6 +77,11 @@ def user_json(user: User, *, with_email: bool) -> dict[str, object]:
     return _user_out(user, with_email=with_email).model_dump(mode="json", exclude_unset=True)
 
 
+def public_user(user: User) -> UserOut:
+    """What anyone may see of `user`, as a list shows it."""
+    return _user_out(user, with_email=False)
+
+
 def _user_out(user: User, *, with_email: bool) -> UserOut:
     fields = public_fields(user, own=with_email)
     if with_email:

@@ -20,23 +20,24 @@ from social.accounts import (
 )
 from social.forms import NoControlCharacters, locale_choices
 from social.passwords import password_problem
+from social.translate import _l
 from social.users import nickname_taken
 
 
 class RegistrationForm(FlaskForm):  # type: ignore[misc]
-    nickname = StringField("Nickname", validators=[DataRequired(), Length(max=NICKNAME_MAX)])
-    email = StringField("E-mail", validators=[DataRequired(), Length(max=EMAIL_MAX)])
+    nickname = StringField(_l("Nickname"), validators=[DataRequired(), Length(max=NICKNAME_MAX)])
+    email = StringField(_l("E-mail"), validators=[DataRequired(), Length(max=EMAIL_MAX)])
     password = PasswordField(
-        "Password", validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
+        _l("Password"), validators=[DataRequired(), Length(min=PASSWORD_MIN, max=PASSWORD_MAX)]
     )
     password2 = PasswordField(
-        "Repeat password",
-        validators=[DataRequired(), EqualTo("password", message="The passwords do not match.")],
+        _l("Repeat password"),
+        validators=[DataRequired(), EqualTo("password", message=_l("The passwords do not match."))],
     )
     about_me = TextAreaField(
-        "About me", validators=[Optional(), Length(max=ABOUT_ME_MAX), NoControlCharacters()]
+        _l("About me"), validators=[Optional(), Length(max=ABOUT_ME_MAX), NoControlCharacters()]
     )
-    locale = SelectField("Language", choices=locale_choices(), default=DEFAULT_LOCALE)
+    locale = SelectField(_l("Language"), choices=locale_choices(), default=DEFAULT_LOCALE)
 
     def validate_nickname(self, field: Field) -> None:
         try:
@@ -44,7 +45,7 @@ class RegistrationForm(FlaskForm):  # type: ignore[misc]
         except InvalidNickname as exc:
             raise ValidationError(str(exc)) from None
         if nickname_taken(nickname):
-            raise ValidationError("That nickname is taken, or looks like one that is; please pick another.")
+            raise ValidationError(_l("That nickname is taken, or looks like one that is; please pick another."))
 
     def validate_email(self, field: Field) -> None:
         # Whether the address has an account is never said here: its owner gets a mail instead.
@@ -61,6 +62,6 @@ class RegistrationForm(FlaskForm):  # type: ignore[misc]
 
 
 class LoginForm(FlaskForm):  # type: ignore[misc]
-    nickname = StringField("Nickname", validators=[DataRequired(), Length(max=NICKNAME_MAX)])
-    password = PasswordField("Password", validators=[DataRequired(), Length(max=PASSWORD_MAX)])
-    remember_me = BooleanField("Remember me")
+    nickname = StringField(_l("Nickname"), validators=[DataRequired(), Length(max=NICKNAME_MAX)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=PASSWORD_MAX)])
+    remember_me = BooleanField(_l("Remember me"))

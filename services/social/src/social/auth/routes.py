@@ -16,8 +16,10 @@ from social.dbtypes import utcnow
 from social.extensions import db
 from social.forms import EmptyForm
 from social.limits import login_per_account, login_per_client, refuse_password, signup_per_client
+from social.main.pending import complete_pending_follow
 from social.passwords import verify_password
 from social.redirects import safe_next_path
+from social.translate import _
 
 
 @bp.route("/register", methods=["GET", "POST"])
@@ -33,11 +35,11 @@ def register() -> ResponseReturnValue:
                            about_me=form.about_me.data or None, locale=form.locale.data)
         except users.NicknameTaken:
             # Lost a race with another sign-up between validation and commit.
-            form.nickname.errors.append("That one was just taken; please pick another.")
+            form.nickname.errors.append(_("That one was just taken; please pick another."))
         else:
             flash(users.signed_up_words(nickname, email))
             return redirect(url_for("auth.login"))
-    return render_template("auth/register.html", title="Register", form=form)
+    return render_template("auth/register.html", title=_("Register"), form=form)
 
 
 @bp.route("/login", methods=["GET", "POST"])
@@ -54,10 +56,11 @@ def login() -> ResponseReturnValue:
             sessions.open_session(user, now=utcnow())
             db.session.commit()
             login_user(user, remember=form.remember_me.data)
+            complete_pending_follow(user)
             return redirect(safe_next_path(request.args.get("next")) or url_for("main.index"))
         refuse_password()
-        flash("Invalid nickname or password.")
-    return render_template("auth/login.html", title="Log in", form=form)
+        flash(_("Invalid nickname or password."))
+    return render_template("auth/login.html", title=_("Log in"), form=form)
 
 
 @bp.post("/logout")
@@ -67,5 +70,5 @@ def logout() -> ResponseReturnValue:
         sessions.end_session(current_user.session_token)
         db.session.commit()
         logout_user()
-        flash("You are logged out.")
+        flash(_("You are logged out."))
     return redirect(url_for("main.index"))

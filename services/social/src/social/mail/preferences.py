@@ -20,13 +20,14 @@ from social.mail.preference_fields import DigestHour, QuietHours, TimeZoneName
 from social.mail.profiles import lock_profile, record_profile_changed
 from social.models import User
 from social.settings import current_settings
+from social.translate import _l
 
 #: Each mode in one line, for the settings page.
 NOTICE_MODE_WORDS = {
-    NoticeMode.IMMEDIATELY: "A mail for each follow, a minute after it.",
-    NoticeMode.BATCHED: "The first follow mailed after a minute; the rest of a busy spell gathered into one mail.",
-    NoticeMode.DAILY: "One digest a day, at the hour you choose below.",
-    NoticeMode.OFF: "No mail about new followers.",
+    NoticeMode.IMMEDIATELY: _l("A mail for each follow, a minute after it."),
+    NoticeMode.BATCHED: _l("The first follow mailed after a minute; the rest of a busy spell gathered into one mail."),
+    NoticeMode.DAILY: _l("One digest a day, at the hour you choose below."),
+    NoticeMode.OFF: _l("No mail about new followers."),
 }
 
 

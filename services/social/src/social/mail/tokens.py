@@ -19,6 +19,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from social.accounts import EMAIL_MAX
 from social.dbtypes import UTCDateTime, utcnow
 from social.extensions import db
+from social.translate import _l
 
 
 class TokenPurpose(enum.StrEnum):
@@ -40,14 +41,14 @@ class LinkProblem(enum.StrEnum):
 
     @property
     def words(self) -> str:
-        return _PROBLEM_WORDS[self]
+        return str(_PROBLEM_WORDS[self])
 
 
 _PROBLEM_WORDS = {
-    LinkProblem.UNKNOWN: "This link is not one we sent. Check that it was copied whole.",
-    LinkProblem.USED: "This link has been used already: each works once.",
-    LinkProblem.EXPIRED: "This link has expired. Ask for a new one.",
-    LinkProblem.DEAD: "This link no longer works: what it was about has changed since it was sent.",
+    LinkProblem.UNKNOWN: _l("This link is not one we sent. Check that it was copied whole."),
+    LinkProblem.USED: _l("This link has been used already: each works once."),
+    LinkProblem.EXPIRED: _l("This link has expired. Ask for a new one."),
+    LinkProblem.DEAD: _l("This link no longer works: what it was about has changed since it was sent."),
 }
 
 

@@ -1,7 +1,7 @@
-"""The pages: home, profiles, following and profile editing."""
+"""The pages: home and explore timelines, profiles, finding people, following and posting."""
 
 from flask import Blueprint
 
 bp = Blueprint("main", __name__)
 
-from social.main import routes  # noqa: E402,F401  (registers the views on bp)
+from social.main import follow, pending, people, routes  # noqa: E402,F401  (registers the views on bp)

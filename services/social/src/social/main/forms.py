@@ -1,18 +1,19 @@
-"""The profile editing form. The time zone is a mail preference, set on `/settings/notifications`."""
+"""The forms of the main pages: a post."""
 
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, SelectField, TextAreaField
-from wtforms.validators import Length, Optional
+from wtforms import TextAreaField
+from wtforms.validators import DataRequired, Length
 
-from social.accounts import ABOUT_ME_MAX
-from social.forms import NoControlCharacters, locale_choices
+from social.forms import NoControlCharacters
+from social.posts import POST_MAX
+from social.translate import _l
 
 
-class EditProfileForm(FlaskForm):  # type: ignore[misc]
-    about_me = TextAreaField(
-        "About me", validators=[Optional(), Length(max=ABOUT_ME_MAX), NoControlCharacters()]
-    )
-    locale = SelectField("Language", choices=locale_choices())
-    show_last_seen = BooleanField("Show others when I was last here")
+class PostForm(FlaskForm):  # type: ignore[misc]
+    post = TextAreaField(_l("Say something"), validators=[
+        DataRequired(message=_l("Write something first.")),
+        Length(max=POST_MAX, message=_l("A post has at most %(max)d characters.")),
+        NoControlCharacters(),
+    ])

@@ -1,26 +1,21 @@
-"""Home, profile, follow/unfollow buttons and profile editing."""
+"""Home, explore, profiles and posting."""
 
 from __future__ import annotations
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
-from sqlalchemy import select
 
-from social import follows, users
+from social import posts, users
 from social.dbtypes import utcnow
 from social.extensions import db
 from social.forms import EmptyForm
-from social.limits import follows_per_user
-from social.mail.profiles import lock_profile, record_profile_changed
+from social.limits import posts_per_user
 from social.main import bp
-from social.main.forms import EditProfileForm
-from social.models import CannotFollowSelf, User, to_the_minute
-
-FOLLOWERS_PER_PAGE = 20
-NEWEST_USERS = 20
-#: Far past any real follower list; keeps the SQL OFFSET inside a bigint.
-MAX_PAGE = 100_000
+from social.main.forms import PostForm
+from social.main.timelines import PER_PAGE, page_cursors
+from social.models import User, to_the_minute
+from social.translate import _
 
 
 @bp.before_app_request
@@ -36,82 +31,59 @@ def record_last_seen() -> None:
 
 @bp.get("/")
 def index() -> ResponseReturnValue:
-    newest = db.session.scalars(select(User).order_by(User.id.desc()).limit(NEWEST_USERS)).all()
-    return render_template("main/index.html", title="Home", newest=newest)
+    """A logged-in user's home timeline (the people they follow, and their own posts); for
+    anyone else, a welcome and what everyone is writing."""
+    before, after = page_cursors()
+    if current_user.is_authenticated:
+        timeline = posts.home_timeline(_me(), before=before, after=after, limit=PER_PAGE)
+        return render_template("main/home.html", title=_("Home"), timeline=timeline, form=PostForm())
+    timeline = posts.explore_timeline(limit=5)
+    return render_template("main/welcome.html", title=_("Welcome"), timeline=timeline)
+
+
+@bp.get("/explore")
+def explore() -> ResponseReturnValue:
+    before, after = page_cursors()
+    timeline = posts.explore_timeline(before=before, after=after, limit=PER_PAGE)
+    return render_template("main/explore.html", title=_("Explore"), timeline=timeline)
+
+
+@bp.post("/post")
+@login_required  # type: ignore[untyped-decorator]
+@posts_per_user
+def write_post() -> ResponseReturnValue:
+    form = PostForm()
+    if form.validate_on_submit():
+        try:
+            posts.write_post(_me(), form.post.data)
+        except posts.EmptyPost:
+            form.post.errors.append(_("Write something first."))
+        else:
+            flash(_("Your post is live."))
+            return redirect(url_for("main.index"))
+    timeline = posts.home_timeline(_me(), limit=PER_PAGE)
+    return render_template("main/home.html", title=_("Home"), timeline=timeline, form=form), 422
 
 
 @bp.get("/user/<nickname>")
 def user(nickname: str) -> ResponseReturnValue:
-    profile = _user_or_404(nickname)
-    page = min(max(request.args.get("page", 1, type=int), 1), MAX_PAGE)
-    followers = profile.followers_page(page=page, per_page=FOLLOWERS_PER_PAGE)
-    return render_template(
-        "main/user.html",
-        title=profile.nickname,
-        user=profile,
-        followers=followers,
-        form=EmptyForm(),
-    )
+    profile = user_or_404(nickname)
+    before, after = page_cursors()
+    timeline = posts.user_posts(profile, before=before, after=after, limit=PER_PAGE)
+    return render_template("main/user.html", title=profile.nickname, user=profile, timeline=timeline,
+                           post_count=posts.post_count(profile), form=EmptyForm())
 
 
-@bp.post("/follow/<nickname>")
-@login_required  # type: ignore[untyped-decorator]
-@follows_per_user
-def follow(nickname: str) -> ResponseReturnValue:
-    target = _user_or_404(nickname)
-    if EmptyForm().validate_on_submit():
-        try:
-            follows.follow(_me(), target)
-        except CannotFollowSelf:
-            flash("You cannot follow yourself!")
-        else:
-            flash(f"You are now following {target.nickname}.")
-    return redirect(url_for("main.user", nickname=target.nickname))
-
-
-@bp.post("/unfollow/<nickname>")
-@login_required  # type: ignore[untyped-decorator]
-@follows_per_user
-def unfollow(nickname: str) -> ResponseReturnValue:
-    target = _user_or_404(nickname)
-    if EmptyForm().validate_on_submit():
-        if target.id == current_user.id:
-            flash("You cannot unfollow yourself!")
-        else:
-            follows.unfollow(_me(), target)
-            flash(f"You are not following {target.nickname} anymore.")
-    return redirect(url_for("main.user", nickname=target.nickname))
-
-
-@bp.route("/edit_profile", methods=["GET", "POST"])
-@login_required  # type: ignore[untyped-decorator]
+@bp.get("/edit_profile")
 def edit_profile() -> ResponseReturnValue:
-    form = EditProfileForm()
-    if form.validate_on_submit():
-        me = _me()
-        # The language is the mail's too: a change of it is the notifier's to know.
-        mail_relevant = form.locale.data != me.locale
-        if mail_relevant:
-            lock_profile(me)
-        me.about_me = form.about_me.data or None
-        me.locale = form.locale.data
-        me.show_last_seen = form.show_last_seen.data
-        if mail_relevant:
-            record_profile_changed(me, at=utcnow())
-        db.session.commit()
-        flash("Your changes have been saved.")
-        return redirect(url_for("main.user", nickname=current_user.nickname))
-    if request.method == "GET":
-        form.about_me.data = current_user.about_me
-        form.locale.data = current_user.locale
-        form.show_last_seen.data = current_user.show_last_seen
-    return render_template("main/edit_profile.html", title="Edit profile", form=form)
+    """The tutorial's address of the profile editor, kept for bookmarks."""
+    return redirect(url_for("account.profile"), code=301)
 
 
-def _user_or_404(nickname: str) -> User:
+def user_or_404(nickname: str) -> User:
     found = users.find_by_nickname(nickname)
     if found is None:
-        abort(404)
+        abort(404, description=_("There is nobody with that nickname here."))
     return found
 
 

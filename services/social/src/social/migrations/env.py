@@ -15,6 +15,7 @@ import social.mail.history
 import social.mail.tokens
 import social.models
 import social.outbox.models
+import social.posts
 import social.sessions
 from alembic import context
 from flask import current_app
