@@ -5,15 +5,16 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
-
 _SQLITE = "sqlite:///"
 
 
 def check_database_url(url: str, example: str) -> str:
     """`url` if it is a SQLAlchemy URL for SQLite or PostgreSQL whose driver is installed, with a
     relative SQLite path made absolute (from the working directory); else ValueError saying why."""
+    # SQLAlchemy is imported when a URL is checked, not with the settings: `--help` stays quick.
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
     try:
         parsed = make_url(url)
     except ArgumentError:

@@ -9,13 +9,13 @@ from __future__ import annotations
 import sys
 import unicodedata
 from datetime import datetime
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
 
 import click
 from microblog_plumbing.moments import parse_moment
-from microblog_plumbing.settings import load_settings as _load
 
-from notifier.settings import NO_SENDER, NotifierSettings
+if TYPE_CHECKING:
+    from notifier.settings import NotifierSettings
 
 #: Characters a terminal acts on rather than shows: controls (ESC starts every ANSI sequence),
 #: format characters (bidi overrides, zero widths), line and paragraph separators.
@@ -25,6 +25,10 @@ _UNPRINTABLE = frozenset({"Cc", "Cf", "Zl", "Zp", "Co", "Cs"})
 def load_settings(*, sends_mail: bool = False) -> NotifierSettings:
     """Read the settings, or stop with one line per wrong variable (exit status 2). A command
     that `sends_mail` also needs a From address (MAIL_DEFAULT_SENDER or ADMINS)."""
+    from microblog_plumbing.settings import load_settings as _load
+
+    from notifier.settings import NO_SENDER, NotifierSettings
+
     settings = _load(NotifierSettings, "notifier")
     if sends_mail and not settings.has_sender:
         fail("notifier", f"configuration error: {NO_SENDER}", 2)

@@ -15,14 +15,13 @@ from datetime import datetime
 from typing import NoReturn
 
 import click
-from flask.cli import with_appcontext
+from flask.cli import AppGroup, with_appcontext
 from microblog_plumbing.databases import database_error
 from sqlalchemy.exc import SQLAlchemyError
 
 from social.announcements.errors import AnnouncementError, DraftRefused, NoRecipients
 from social.announcements.progress import Progress, progress_of
 from social.announcements.watching import watch
-from social.cli import main
 
 #: What `--help` says about a language variant's files.
 VARIANT_HELP = (
@@ -37,8 +36,8 @@ EPILOG = (
 )
 
 
-@main.group(invoke_without_command=True, epilog=EPILOG,
-            subcommand_metavar="[status ID | cancel ID]")
+@click.group(cls=AppGroup, invoke_without_command=True, epilog=EPILOG,
+             subcommand_metavar="[status ID | cancel ID]")
 @click.option("--subject", metavar="TEXT", help="The subject, one line (readers without a variant get it).")
 @click.option("--text", "text_file", metavar="FILE", help="The plain text, UTF-8.")
 @click.option("--html", "html_file", metavar="FILE", help="The same as HTML, UTF-8 (optional).")

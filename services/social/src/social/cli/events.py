@@ -6,12 +6,12 @@ import sys
 from datetime import datetime
 
 import click
+from flask.cli import AppGroup
 from microblog_contracts import EXCHANGE
 from microblog_plumbing.logs import configure_logging
 from microblog_plumbing.moments import parse_moment
 from microblog_plumbing.settings import load_settings
 
-from social.cli import main
 from social.outbox.schema import OutboxMissing, check_outbox
 from social.relay.bootstrap import relay_engine
 from social.relay.publisher import ConfirmingPublisher
@@ -19,7 +19,7 @@ from social.relay.replay import ReplayStopped, ReplayWindow, count_replayable, r
 from social.settings import SocialSettings
 
 
-@main.group()
+@click.group(cls=AppGroup)
 def events() -> None:
     """The events kept in the outbox."""
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import click
+from flask.cli import AppGroup
 
-from social.cli import main
 
-
-@main.group()
+@click.group(cls=AppGroup)
 def outbox() -> None:
     """The events kept in the outbox, as the privacy rules keep them."""
 

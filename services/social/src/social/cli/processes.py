@@ -9,14 +9,14 @@ import click
 import structlog
 from microblog_plumbing.signals import on_stop_signals
 
-from social.cli import configured, main, web_app
+from social.cli import configured, web_app
 from social.outbox.schema import OutboxMissing
 from social.relay.bootstrap import build_relay
 
 log = structlog.get_logger("social")
 
 
-@main.command(with_appcontext=False)
+@click.command()
 def serve() -> None:
     """Serve the web app and API with gunicorn on SOCIAL_BIND."""
     from gunicorn.app.base import BaseApplication
@@ -62,7 +62,7 @@ def serve() -> None:
     Server().run()
 
 
-@main.command(with_appcontext=False)
+@click.command()
 def relay() -> None:
     """Publish outbox events to RabbitMQ, and take in what the notifier reports, until SIGTERM or Ctrl-C."""
     service = build_relay(configured())

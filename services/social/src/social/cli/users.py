@@ -5,11 +5,10 @@ from __future__ import annotations
 import sys
 
 import click
+from flask.cli import AppGroup
 
-from social.cli import main
 
-
-@main.group()
+@click.group(cls=AppGroup)
 def users() -> None:
     """Accounts, as an operator sees them."""
 
