@@ -162,7 +162,7 @@ def one_run(config: Config) -> dict[str, Any]:
         if status != 0:
             raise BenchError(f"social announce failed:\n{announce.tail()}")
         audience = users + 2 * RESETS  # the users who ask for resets get the announcement too
-        counts = Sampler(lambda: quietly(sent), interval=0.25).start()
+        counts = Sampler(lambda: quietly(sent), interval=0.05).start()
         wait_for(lambda: (quietly(sent) or 0) >= before + audience * 0.1, timeout=600,
                  what="a tenth of the announcement")
         busy = []
@@ -204,12 +204,13 @@ def _one_message_size(workdir: Path, config: Config) -> int:
 
 
 def _steady_rate(series: list[tuple[float, float]], before: float, users: int) -> float:
-    """Mails a second between a tenth and nine tenths of the announcement (the ramp and the tail left out)."""
-    start = next((t for t, v in series if v >= before + users * 0.1), None)
-    end = next((t for t, v in series if v >= before + users * 0.9), None)
-    if start is None or end is None or end <= start:
-        raise BenchError("the announcement's progress was not seen (too few samples)")
-    return users * 0.8 / (end - start)
+    """Mails a second between a tenth and nine tenths of the announcement (the ramp and the tail
+    left out), from the samples nearest those marks."""
+    first = next(((t, v) for t, v in series if v >= before + users * 0.1), None)
+    last = next(((t, v) for t, v in series if v >= before + users * 0.9), None)
+    if first is None or last is None or last[0] <= first[0]:
+        raise BenchError(f"the announcement's progress was not seen ({len(series)} samples): too small to time")
+    return (last[1] - first[1]) / (last[0] - first[0])
 
 
 def measure(config: Config) -> Section:
