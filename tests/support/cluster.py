@@ -21,7 +21,6 @@ import shutil
 import signal
 import socket
 import subprocess
-import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -141,27 +140,29 @@ class RabbitCluster:
         for node in self.nodes:
             self._await_listener(node)
         first, *others = self.nodes
-        errors: list[BaseException] = []
-
-        def join(node: Node) -> None:
-            try:
-                self.ctl(node, "stop_app")
-                self.ctl(node, "join_cluster", first.name)
-                self.ctl(node, "start_app")
-            except BaseException as exc:
-                errors.append(exc)
-
-        joiners = [threading.Thread(target=join, args=(node,)) for node in others]
-        for thread in joiners:
-            thread.start()
-        for thread in joiners:
-            thread.join(STARTUP_TIMEOUT)
-        if errors:
-            raise ClusterError(f"joining the cluster failed: {errors[0]}")
+        # One joiner at a time: two nodes joining the same node at once race in Mnesia's schema merge,
+        # and one of them fails to start (`{mnesia_app, start}` badmatch; seen in CI).
+        for node in others:
+            self._join(node, first)
         self.await_running(len(self.nodes))
         for node in self.nodes:
             self._await_listener(node)
         return self
+
+    def _join(self, node: Node, first: Node, attempts: int = 3) -> None:
+        """Join `node` to `first`'s cluster; after a failed try, reset the node and try again."""
+        for attempt in range(1, attempts + 1):
+            try:
+                self.ctl(node, "stop_app")
+                if attempt > 1:
+                    self.ctl(node, "reset")
+                self.ctl(node, "join_cluster", first.name)
+                self.ctl(node, "start_app")
+                return
+            except ClusterError as exc:
+                if attempt == attempts:
+                    raise ClusterError(f"joining the cluster failed {attempts} times; last: {exc}") from exc
+                time.sleep(1.0)
 
     def kill(self, node: Node) -> None:
         """SIGKILL the node (its whole process group): a node dying, with no goodbye to anyone."""
