@@ -42,9 +42,11 @@ def declare_notifier_topology(amqp_url: str) -> Topology:
     return topology
 
 
-def properties(event_id: str) -> pika.BasicProperties:
-    return pika.BasicProperties(message_id=event_id, delivery_mode=2,
-                                content_type="application/cloudevents+json")
+def properties(event_id: str, amqp_url: str) -> pika.BasicProperties:
+    """An event's properties as the relay sets them: persistent, its id, the publishing user (which
+    the broker checks against the connection's, and the notifier against the users it trusts)."""
+    return pika.BasicProperties(message_id=event_id, delivery_mode=2, content_type="application/cloudevents+json",
+                                user_id=str(pika.URLParameters(amqp_url).credentials.username))
 
 
 def preload(amqp_url: str, queue: str, events: Sequence[EncodedEvent], *, timeout: float = 300) -> None:
@@ -54,7 +56,7 @@ def preload(amqp_url: str, queue: str, events: Sequence[EncodedEvent], *, timeou
         channel = conn.channel()
         before = depth_of(channel, queue)
         for event in events:
-            channel.basic_publish(EXCHANGE, USER_FOLLOWED, event.body, properties(event.event_id))
+            channel.basic_publish(EXCHANGE, USER_FOLLOWED, event.body, properties(event.event_id, amqp_url))
         wait_for(lambda: depth_of(channel, queue) >= before + len(events), timeout=timeout,
                  what=f"{len(events)} events on {queue}", interval=0.1)
 

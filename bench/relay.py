@@ -31,7 +31,7 @@ def pika_confirm_rate(amqp_url: str, events: list[EncodedEvent]) -> float:
         channel.confirm_delivery()
         started = time.perf_counter()
         for event in events:
-            channel.basic_publish("", ANCHOR_QUEUE, event.body, properties(event.event_id), mandatory=True)
+            channel.basic_publish("", ANCHOR_QUEUE, event.body, properties(event.event_id, amqp_url), mandatory=True)
         return len(events) / (time.perf_counter() - started)
 
 
@@ -91,7 +91,7 @@ def one_run(config: Config) -> tuple[dict[str, Any], list[Sample], list[Sample]]
                 channel = conn.channel()
                 channel.confirm_delivery()
                 for event in events[:extra]:
-                    channel.basic_publish("", ANCHOR_QUEUE, event.body, properties(event.event_id))
+                    channel.basic_publish("", ANCHOR_QUEUE, event.body, properties(event.event_id, amqp_url))
         wait_for(lambda: _depth(amqp_url) >= config.pika_consume_messages, timeout=30,
                  what=f"{config.pika_consume_messages} messages for the consume anchor")
         consume = pika_consume_rate(amqp_url, ANCHOR_QUEUE, config.pika_consume_messages)

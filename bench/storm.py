@@ -47,7 +47,7 @@ def one_run(config: Config) -> dict[str, Any]:
                 delay = started + seconds * n / count - time.time()
                 if delay > 0:
                     time.sleep(delay)
-                channel.basic_publish(EXCHANGE, USER_FOLLOWED, body, properties(event_id))
+                channel.basic_publish(EXCHANGE, USER_FOLLOWED, body, properties(event_id, amqp_url))
             connection.close()
             last_follow = time.time()
             wait_for(lambda: (quietly(held) or 0) >= count, timeout=120, what=f"{count} notices held")

@@ -25,22 +25,30 @@ def channel(amqp_url: str) -> Iterator[BlockingChannel]:
         connection.close()
 
 
+def user_of(amqp_url: str) -> str:
+    """The AMQP user `amqp_url` connects as: what a publisher on it may put in `user_id`."""
+    return str(pika.URLParameters(amqp_url).credentials.username)
+
+
+def event_properties(amqp_url: str, message_id: str | None, headers: dict[str, Any] | None = None,
+                     ) -> pika.BasicProperties:
+    """The properties the relay gives an event: persistent, its id, and the publishing user."""
+    return pika.BasicProperties(message_id=message_id, delivery_mode=2, content_type="application/cloudevents+json",
+                                user_id=user_of(amqp_url), headers=headers)
+
+
 def publish(amqp_url: str, body: bytes, *, message_id: str | None = None, routing_key: str = "user.followed",
             exchange: str = EXCHANGE, headers: dict[str, Any] | None = None) -> None:
-    """Publish like the relay does: persistent, mandatory, confirmed."""
+    """Publish like the relay does: persistent, mandatory, confirmed, naming its user."""
     with channel(amqp_url) as ch:
-        ch.basic_publish(exchange, routing_key, body, pika.BasicProperties(
-            message_id=message_id, delivery_mode=2, content_type="application/cloudevents+json", headers=headers,
-        ), mandatory=True)
+        ch.basic_publish(exchange, routing_key, body, event_properties(amqp_url, message_id, headers), mandatory=True)
 
 
 def publish_many(amqp_url: str, bodies: list[tuple[str, bytes]]) -> None:
     """Publish (message id, body) pairs on one channel."""
     with channel(amqp_url) as ch:
         for message_id, body in bodies:
-            ch.basic_publish(EXCHANGE, "user.followed", body, pika.BasicProperties(
-                message_id=message_id, delivery_mode=2, content_type="application/cloudevents+json",
-            ), mandatory=True)
+            ch.basic_publish(EXCHANGE, "user.followed", body, event_properties(amqp_url, message_id), mandatory=True)
 
 
 @dataclass

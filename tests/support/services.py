@@ -85,6 +85,24 @@ def rabbit_vhost() -> Iterator[str]:
 
 
 @contextmanager
+def rabbit_user(vhost_url: str, *, configure: str = ".*", write: str = ".*", read: str = ".*",
+                name: str | None = None) -> Iterator[str]:
+    """A user of its own, allowed these permissions in the vhost of `vhost_url` (a test's, from
+    :func:`rabbit_vhost`) and nowhere else; yields the same vhost's URL as that user, and deletes
+    the user afterwards."""
+    name = f"{name or 'test'}-{uuid.uuid4().hex[:12]}"
+    password = uuid.uuid4().hex
+    vhost = vhost_url.rsplit("/", 1)[1]
+    rabbit_api("PUT", f"/users/{quote(name, safe='')}", {"password": password, "tags": ""})
+    try:
+        rabbit_api("PUT", f"/permissions/{vhost}/{quote(name, safe='')}",
+                   {"configure": configure, "write": write, "read": read})
+        yield f"amqp://{quote(name, safe='')}:{password}@{RABBIT_HOST}:{RABBIT_PORT}/{vhost}"
+    finally:
+        rabbit_api("DELETE", f"/users/{quote(name, safe='')}")
+
+
+@contextmanager
 def postgres_database() -> Iterator[str]:
     """A fresh, empty PostgreSQL database for one test; yields its SQLAlchemy URL."""
     name = f"test_{uuid.uuid4().hex[:12]}"

@@ -9,13 +9,12 @@ from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
-import pika
 import pytest
 from microblog_contracts import EXCHANGE, MailProfile
 from microblog_contracts.envelope import Envelope
 from pydantic import BaseModel
 
-from tests.support.amqp import channel
+from tests.support.amqp import channel, event_properties
 from tests.support.announcements import File, announcement
 from tests.support.events import profile, reset_requested
 from tests.support.notifier import metric_total, notifier_settings, running_notifier
@@ -27,9 +26,8 @@ def publish_events(amqp_url: str, events: Sequence[Envelope[BaseModel]]) -> None
     """Publish as social's relay does: persistent, mandatory, confirmed, the type as routing key."""
     with channel(amqp_url) as ch:
         for event in events:
-            ch.basic_publish(EXCHANGE, event.type, event.to_json_bytes(), pika.BasicProperties(
-                message_id=event.id, delivery_mode=2, content_type="application/cloudevents+json"),
-                mandatory=True)
+            ch.basic_publish(EXCHANGE, event.type, event.to_json_bytes(), event_properties(amqp_url, event.id),
+                             mandatory=True)
 
 
 def people(count: int, start: int = 1) -> list[MailProfile]:

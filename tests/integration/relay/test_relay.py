@@ -17,7 +17,7 @@ from social.relay.bootstrap import build_relay, relay_engine
 from social.relay.service import RelayService
 from social.settings import SocialSettings
 
-from tests.support.amqp import channel, message_count, take_all
+from tests.support.amqp import channel, message_count, take_all, user_of
 from tests.support.follows import follow_by_id, seed_users
 from tests.support.proxy import TcpProxy
 from tests.support.social_app import build_app
@@ -76,6 +76,7 @@ def test_a_follow_reaches_the_broker_as_a_persistent_cloudevent(database_url: st
     assert message.properties.message_id == event.id
     assert message.properties.delivery_mode == 2
     assert message.properties.content_type == "application/cloudevents+json"
+    assert message.properties.user_id == user_of(amqp_url), "the publisher, for the notifier to trust"
     assert event.data.follower.profile_url.path == "/user/u0"  # type: ignore[attr-defined]
     assert pending(app) == []
 

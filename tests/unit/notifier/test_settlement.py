@@ -48,7 +48,8 @@ def reports() -> Reports:
 
 @pytest.fixture
 def settlement(channel: FakeChannel, publisher: FakeChannel, reports: Reports) -> Settlement:
-    return Settlement(channel, publisher, FailurePolicy(topology(), max_attempts=3), reports, clock=lambda: 0.0)
+    return Settlement(channel, publisher, FailurePolicy(topology(), max_attempts=3), reports, as_user="notifier",
+                      clock=lambda: 0.0)
 
 
 def received(settlement: Settlement, count: int) -> list[Delivery]:

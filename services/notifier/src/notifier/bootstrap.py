@@ -16,6 +16,7 @@ import structlog
 from microblog_plumbing.backoff import Backoff
 from microblog_plumbing.probes import Check, serve_probes, stop_probes
 
+from notifier.admission import Admission
 from notifier.alerts import DeadLetterAlerts
 from notifier.announcements.intake import BULK_EVENT_TYPES, Intake
 from notifier.announcements.pacing import SharedRate, UrgentWork
@@ -135,6 +136,12 @@ def build_topology(settings: NotifierSettings, kinds: KindRegistry | None = None
     """The queues and bindings `settings` ask for: the work queue bound to the event types of every
     mail kind and the state events (profiles) the notifier keeps, the bulk queue to announcements'."""
     return Topology.from_settings(settings, (kinds or discover()).event_types + STATE_EVENT_TYPES, BULK_EVENT_TYPES)
+
+
+def build_admission(settings: NotifierSettings) -> Admission:
+    """Whose events the notifier takes (NOTIFIER_TRUSTED_PUBLISHERS and its own AMQP user): the one
+    check of every message, as it arrives, for the live consumer and the stream replay alike."""
+    return Admission(own_user=settings.amqp_user, trusted=settings.trusted_publishers)
 
 
 def build_policy(settings: NotifierSettings, topology: Topology) -> FailurePolicy:
@@ -278,6 +285,7 @@ def build_notifier(
         brokers=brokers_for(settings.amqp_url, settings.amqp_heartbeat, "notifier"),
         topology=topology,
         pipeline=pipeline,
+        admission=build_admission(settings),
         transport_factory=make_transport,
         concurrency=settings.mail_max_connections,
         prefetch=settings.prefetch,

@@ -31,6 +31,9 @@ CONNECT_ERRORS: tuple[type[Exception], ...] = (*CONNECTION_ERRORS, NoBrokerAnswe
 #: The brokers a connection may go to, each as pika's parameters.
 Brokers = Failover[pika.URLParameters]
 
+#: On the notifier's copy of a message (its user in `user_id`): the AMQP user who first published it.
+ORIGINAL_USER_HEADER = "x-original-user-id"
+
 
 def brokers_for(amqp_url: str, heartbeat: int, name: str) -> Brokers:
     """The brokers of `amqp_url` (one, or a cluster's nodes) with our heartbeat, timeouts and a
@@ -83,15 +86,20 @@ class PublishChannel(Protocol):
                       properties: BasicProperties | None = None, mandatory: bool = False) -> None: ...
 
 
-def copy_message(channel: PublishChannel, message: Received, queue: str, headers: dict[str, Any]) -> None:
+def copy_message(channel: PublishChannel, message: Received, queue: str, headers: dict[str, Any], *,
+                 as_user: str) -> None:
     """Publish `message` to `queue` (through the default exchange) with `headers`, persistent,
     keeping its id and content properties, on a confirming channel; returns once the broker has
-    it. Raises :class:`RepublishRefused` if the broker will not take it, :class:`BrokerUnavailable`
-    if the channel is gone."""
+    it. The copy is published by `as_user` (the notifier's own AMQP user, which the broker checks),
+    the original publisher kept in :data:`ORIGINAL_USER_HEADER`. Raises :class:`RepublishRefused`
+    if the broker will not take it, :class:`BrokerUnavailable` if the channel is gone."""
     p = message.properties
+    original = (headers.get(ORIGINAL_USER_HEADER) if p.user_id == as_user else None) or p.user_id
+    if original is not None:
+        headers = {**headers, ORIGINAL_USER_HEADER: original}
     properties = BasicProperties(
         content_type=p.content_type, content_encoding=p.content_encoding, message_id=p.message_id,
-        timestamp=p.timestamp, type=p.type, app_id=p.app_id, delivery_mode=2, headers=headers,
+        timestamp=p.timestamp, type=p.type, app_id=p.app_id, user_id=as_user, delivery_mode=2, headers=headers,
     )
     try:
         channel.basic_publish("", queue, message.body, properties, mandatory=True)

@@ -3,7 +3,9 @@
 One thread owns the connection: it consumes, services heartbeats, and is the only place that
 acks, re-publishes or dead-letters (through its :class:`~notifier.settlement.Settlement`).
 Worker threads, one SMTP session each, run the pipeline and hand results back with
-`add_callback_threadsafe`, so a slow SMTP server never starves the heartbeat. A delivery is only
+`add_callback_threadsafe`, so a slow SMTP server never starves the heartbeat. A message from a
+publisher the notifier does not trust, or bigger than any event, is dead-lettered as it arrives
+and never reaches a worker (:mod:`notifier.admission`). A delivery is only
 ever settled on the channel it arrived on: after a reconnect the broker redelivers what was in
 flight, and the ledger folds the copies of mails that had gone out. A reconnect goes to the next
 broker of `AMQP_URL` first (another node of the cluster, when the one it was on died); consumers on
@@ -24,6 +26,7 @@ from microblog_plumbing.brokers import broker_error
 from pika.adapters.blocking_connection import BlockingChannel, BlockingConnection
 from pika.spec import Basic, BasicProperties
 
+from notifier.admission import Admission
 from notifier.broker import CONNECTION_ERRORS, Brokers, close_quietly, connect
 from notifier.errors import BrokerUnavailable
 from notifier.failures import Failure, FailurePolicy
@@ -48,6 +51,7 @@ class Consumer:
         brokers: Brokers,
         topology: Topology,
         pipeline: Pipeline,
+        admission: Admission,
         transport_factory: Callable[[], Transport],
         concurrency: int,
         prefetch: int,
@@ -61,6 +65,7 @@ class Consumer:
         self.brokers = brokers
         self.topology = topology
         self.pipeline = pipeline
+        self.admission = admission
         self.policy = policy
         self.report = report
         self.metrics = metrics
@@ -141,7 +146,8 @@ class Consumer:
                 channel.basic_qos(prefetch_count=self.bulk_prefetch)
                 tags.append(channel.basic_consume(self.topology.bulk_queue, on_message_callback=on_message))
             self._connection = connection
-            self._settlement = Settlement(channel, publisher, self.policy, self.report)
+            self._settlement = Settlement(channel, publisher, self.policy, self.report,
+                                          as_user=self.admission.own_user)
             self._accepting = True
             self.connected.set()
             self.metrics.broker_connected.set(1)
@@ -203,8 +209,12 @@ class Consumer:
         )
         self._settlement.track(delivery)
         self.metrics.consumed.inc()
+        refusal = self.admission.refusal(properties, body)
+        if refusal is not None:  # an untrusted publisher's, or too big: dead-lettered here, never read
+            self._settlement.settle([(delivery, Result(Outcome.DEAD, failure=refusal))])
+        else:
+            self._work.put(delivery)
         self.metrics.in_flight.set(len(self._settlement))
-        self._work.put(delivery)
 
     def _work_loop(self) -> None:
         transport = self._transport_factory()

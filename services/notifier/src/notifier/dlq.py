@@ -116,11 +116,13 @@ class Filters:
 
 
 class DeadLetterBrowser:
-    """Walks the dead letters present when it starts, each exactly once."""
+    """Walks the dead letters present when it starts, each exactly once; replays them as `as_user`
+    (the notifier's own AMQP user)."""
 
-    def __init__(self, channels: Channels, topology: Topology) -> None:
+    def __init__(self, channels: Channels, topology: Topology, as_user: str) -> None:
         self.channels = channels
         self.topology = topology
+        self.as_user = as_user
 
     def letters(self, filters: Filters, limit: int | None = None) -> Iterator[DeadLetter]:
         """The matching letters, oldest first; non-matching ones are left for the broker to keep."""
@@ -139,12 +141,15 @@ class DeadLetterBrowser:
                 yield letter
 
     def replay(self, letter: DeadLetter) -> None:
-        """Back to the work queue with a fresh attempt count, confirmed, then removed from here."""
+        """Back to the work queue with a fresh attempt count, confirmed, then removed from here.
+
+        The copy is the notifier's own, which it trusts: replaying a letter refused as
+        `untrusted_publisher` is the operator vouching for it."""
         headers = {k: v for k, v in (letter.properties.headers or {}).items()
                    if k not in OWN_HEADERS and k not in BROKER_HEADERS}
         copy_message(self.channels.publisher,
                      Received(letter.body, letter.properties, "", self.topology.dead_letter_queue),
-                     self.topology.queue, headers)
+                     self.topology.queue, headers, as_user=self.as_user)
         self.channels.channel.basic_ack(letter.tag)
 
     def purge(self, letter: DeadLetter) -> None:
@@ -152,9 +157,9 @@ class DeadLetterBrowser:
 
 
 @contextmanager
-def open_dead_letters(brokers: Brokers, topology: Topology) -> Iterator[DeadLetterBrowser]:
-    """A browser on its own connection (to the first of `brokers` that answers); whatever it did not
-    ack goes back when it closes. Raises BrokerUnavailable."""
+def open_dead_letters(brokers: Brokers, topology: Topology, as_user: str) -> Iterator[DeadLetterBrowser]:
+    """A browser on its own connection (to the first of `brokers` that answers, as `as_user`);
+    whatever it did not ack goes back when it closes. Raises BrokerUnavailable."""
     with open_channels(brokers) as channels:
         topology.declare(channels.channel)
-        yield DeadLetterBrowser(channels, topology)
+        yield DeadLetterBrowser(channels, topology, as_user)

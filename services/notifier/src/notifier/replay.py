@@ -3,8 +3,10 @@
 The stream keeps every event social published, by age and size. A replay reads it from a time
 on, through the same pipeline as the live consumer: the ledger folds events already mailed
 (unless `resend`), and a failure goes to the retry or dead-letter queue, decided by the same
-failure policy. The broker keeps no offset for AMQP consumers, so a replay keeps its own
-checkpoint in the ledger database: interrupted, it resumes where it stopped (`--resume RUN`).
+failure policy; an event in the window from a publisher the notifier does not trust is
+dead-lettered unread, as the live consumer does (:mod:`notifier.admission`). The broker keeps no
+offset for AMQP consumers, so a replay keeps its own checkpoint in the ledger database:
+interrupted, it resumes where it stopped (`--resume RUN`).
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ from microblog_contracts import EventDecodeError, decode_event
 from pika.spec import Basic, BasicProperties
 
 from notifier import activity
+from notifier.admission import Admission
 from notifier.broker import CONNECTION_ERRORS, Brokers, Received, copy_message, open_channels, translate
 from notifier.errors import RepublishRefused
 from notifier.failures import Failure, FailurePolicy
@@ -119,6 +122,7 @@ class StreamReplay:
         topology: Topology,
         pipeline: Pipeline,
         policy: FailurePolicy,
+        admission: Admission,
         transport_factory: Callable[[], Transport],
         concurrency: int = 4,
         idle_timeout: float = 2.0,
@@ -128,6 +132,7 @@ class StreamReplay:
         self.topology = topology
         self.pipeline = pipeline
         self.policy = policy
+        self.admission = admission
         self.transport_factory = transport_factory
         self.concurrency = concurrency
         self.idle_timeout = idle_timeout
@@ -228,11 +233,21 @@ class StreamReplay:
         if verdict == "filtered":
             self._summary.filtered += 1
             self._ack(tag)
-        elif self._options.dry_run:
-            self._summary.count(self.pipeline.preview(body, resend=self._options.resend), dry_run=True)
+            return
+        refusal = self.admission.refusal(properties, body)
+        if self._options.dry_run:
+            preview = Result(Outcome.DEAD, failure=refusal) if refusal else self.pipeline.preview(
+                body, resend=self._options.resend)
+            self._summary.count(preview, dry_run=True)
             self._ack(tag)
         else:
-            self._start(tag, offset, Received(body, properties, method.exchange or "", method.routing_key or ""))
+            received = Received(body, properties, method.exchange or "", method.routing_key or "")
+            if refusal is not None:  # dead-lettered as the live consumer does; the pipeline never sees it
+                self._in_flight += 1
+                self._progress.started.append(offset)
+                self._finish(tag, offset, received, Result(Outcome.DEAD, failure=refusal))
+            else:
+                self._start(tag, offset, received)
 
     def _select(self, body: bytes) -> str:
         """"take", "filtered" (outside the options) or "end" (past `until`: stop reading)."""
@@ -283,7 +298,8 @@ class StreamReplay:
         disposition = self.policy.decide(received.headers, failure, exchange=received.exchange,
                                          routing_key=received.routing_key, mail_kind=result.mail_kind)
         try:
-            copy_message(self._channels.publisher, received, disposition.queue, disposition.headers)
+            copy_message(self._channels.publisher, received, disposition.queue, disposition.headers,
+                         as_user=self.admission.own_user)
         except RepublishRefused as exc:
             # Stop here: the checkpoint stays before this event, so a resume retries it.
             log.error("replay_stopped", event_id=result.event_id, error=str(exc))

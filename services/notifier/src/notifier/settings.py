@@ -23,6 +23,16 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 NO_SENDER = "MAIL_DEFAULT_SENDER: set MAIL_DEFAULT_SENDER or ADMINS: mail needs a sender"
 
 
+def _user_of(amqp_url: str) -> str:
+    """The user an AMQP URL connects as (pika's `guest` when it names none)."""
+    import pika  # only the commands that talk to a broker pay for pika's import
+
+    credentials = pika.URLParameters(amqp_url).credentials
+    if not isinstance(credentials, pika.PlainCredentials):
+        raise ValueError("the broker URL must name a user and password (amqp://user:password@host/vhost)")
+    return str(credentials.username)
+
+
 def _check_address(value: str) -> None:
     """`addr@domain` or `Name <addr@domain>`: one address, no line breaks."""
     _, address = parseaddr(value)
@@ -38,6 +48,9 @@ class NotifierSettings(BaseSettings):
 
     amqp_url: str = "amqp://guest:guest@localhost:5672/%2F"
     amqp_heartbeat: int = Field(default=30, ge=0, le=600, description="seconds; 0 turns heartbeats off")
+    notifier_trusted_publishers: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["relay"],
+        description="AMQP users whose events are taken (compose's relay by default); AMQP_URL's own user always is")
 
     mail_server: str = "localhost"
     mail_port: int = Field(default=25, ge=1, le=65535)
@@ -62,6 +75,10 @@ class NotifierSettings(BaseSettings):
 
     notifier_queue: str = Field(default="notifier.user-followed", pattern=r"^[A-Za-z0-9._-]{1,200}$")
     notifier_queue_type: Literal["quorum", "classic"] = "quorum"
+    notifier_queue_max_bytes: int = Field(
+        default=512 * 1024**2, ge=0,
+        description="bytes the work and bulk queues hold, past which the broker refuses publishes (the relay "
+                    "retries); 0: no queue argument (bound them with a RabbitMQ policy instead)")
     notifier_prefetch: int | None = Field(default=None, ge=1, le=65535)
     notifier_retry_delays: Annotated[list[timedelta], NoDecode] = Field(
         default_factory=lambda: [parse_duration(d) for d in ("10s", "1m", "10m", "1h", "6h")]
@@ -88,7 +105,7 @@ class NotifierSettings(BaseSettings):
     log_format: Literal["auto", "json", "console"] = "auto"
     log_level: Literal["debug", "info", "warning", "error"] = "info"
 
-    @field_validator("admins", mode="before")
+    @field_validator("admins", "notifier_trusted_publishers", mode="before")
     @classmethod
     def _list(cls, value: object) -> object:
         return split_list(value)
@@ -125,7 +142,11 @@ class NotifierSettings(BaseSettings):
     @field_validator("amqp_url")
     @classmethod
     def _amqp_url(cls, url: str) -> str:
-        split_amqp_urls(url)
+        users = {_user_of(one) for one in split_amqp_urls(url)}
+        if len(users) > 1:
+            # The notifier's copies of messages carry its user (user_id), which the broker checks
+            # against the connection's: every node must be spoken to as the same user.
+            raise ValueError(f"every broker must be given the same user; got {', '.join(sorted(users))}")
         return url
 
     @field_validator("notifier_database_url")
@@ -160,6 +181,16 @@ class NotifierSettings(BaseSettings):
             if getattr(self, name) < timedelta(0):
                 raise ValueError(f"{name.upper()} cannot be negative")
         return self
+
+    @property
+    def amqp_user(self) -> str:
+        """The AMQP user the notifier connects as: the `user_id` of the messages it publishes."""
+        return _user_of(split_amqp_urls(self.amqp_url)[0])
+
+    @property
+    def trusted_publishers(self) -> frozenset[str]:
+        """The AMQP users whose events the notifier takes: NOTIFIER_TRUSTED_PUBLISHERS and its own."""
+        return frozenset(self.notifier_trusted_publishers) | {self.amqp_user}
 
     @property
     def has_sender(self) -> bool:

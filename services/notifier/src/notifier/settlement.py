@@ -60,11 +60,13 @@ class Settlement:
     """The deliveries received on one channel and not yet settled, in the order they arrived."""
 
     def __init__(self, channel: AckChannel, publisher: PublishChannel, policy: FailurePolicy, report: Report,
-                 *, clock: Callable[[], float] = time.monotonic) -> None:
+                 *, as_user: str, clock: Callable[[], float] = time.monotonic) -> None:
         self.channel = channel
         self.publisher = publisher
         self.policy = policy
         self.report = report
+        #: The notifier's own AMQP user, which its copies (retries, dead letters) are published as.
+        self.as_user = as_user
         self.clock = clock
         self._in_hand: dict[int, Delivery] = {}
 
@@ -104,7 +106,8 @@ class Settlement:
             disposition = self.policy.decide(delivery.properties.headers, failure, exchange=delivery.exchange,
                                              routing_key=delivery.routing_key, mail_kind=result.mail_kind)
             try:
-                copy_message(self.publisher, delivery.received, disposition.queue, disposition.headers)
+                copy_message(self.publisher, delivery.received, disposition.queue, disposition.headers,
+                             as_user=self.as_user)
             except RepublishRefused as exc:
                 # Reject it: the work queue's own dead-letter route keeps it, with x-death.
                 log.error("republish_refused", error=str(exc), event_id=delivery.properties.message_id)

@@ -67,6 +67,10 @@ class Topology:
     #: Event types for the bulk queue (announcements): consumed with a small prefetch beside the
     #: work queue, so a flood of them never holds up a password reset.
     bulk_routing_keys: tuple[str, ...] = ()
+    #: The bytes the work queue (and the bulk queue) may hold; past it a publish is refused (the
+    #: relay's confirm is a nack, so it keeps the event and tries again), never a message dropped.
+    #: None: no such argument (a policy may bound the queue instead).
+    queue_max_bytes: int | None = None
 
     @classmethod
     def from_settings(cls, settings: NotifierSettings, routing_keys: tuple[str, ...],
@@ -85,6 +89,7 @@ class Topology:
             stream=settings.notifier_stream,
             stream_max_age=settings.notifier_stream_max_age,
             stream_max_bytes=settings.notifier_stream_max_bytes,
+            queue_max_bytes=settings.notifier_queue_max_bytes or None,
         )
 
     @property
@@ -142,6 +147,11 @@ class Topology:
 
     def _work_queue_arguments(self) -> dict[str, Any]:
         arguments = self._durable_arguments()
+        if self.queue_max_bytes is not None:
+            # A bound on what a flood can pile up. RabbitMQ compares these at every declare: a queue
+            # declared before them (or with another bound) refuses with PRECONDITION_FAILED until
+            # it is drained and deleted, or the bound is set by a policy instead (README).
+            arguments |= {"x-max-length-bytes": self.queue_max_bytes, "x-overflow": "reject-publish"}
         if self.queue_type == "quorum":
             # A safety net for a message that kills the process itself (the consumer never gets
             # to settle it): after this many deliveries the broker dead-letters it.

@@ -41,12 +41,14 @@ def _filters(reason: str | None, event_id: str | None, since: datetime | None, u
     return Filters(reason=reason, event_id=event_id, since=since, until=until)
 
 
-def _connect() -> tuple[Brokers, Topology]:
+def _connect() -> tuple[Brokers, Topology, str]:
+    """The brokers, the topology, and the notifier's own AMQP user (its copies' `user_id`)."""
     from notifier.bootstrap import build_topology
     from notifier.broker import brokers_for
 
     settings = load_settings()
-    return brokers_for(settings.amqp_url, settings.amqp_heartbeat, "notifier-dlq"), build_topology(settings)
+    brokers = brokers_for(settings.amqp_url, settings.amqp_heartbeat, "notifier-dlq")
+    return brokers, build_topology(settings), settings.amqp_user
 
 
 def _broker_errors() -> tuple[type[BaseException], ...]:
@@ -77,10 +79,10 @@ def list_letters(reason: str | None, event_id: str | None, since: datetime | Non
 
     from notifier.dlq import DeadLetter, open_dead_letters
 
-    brokers, topology = _connect()
+    brokers, topology, user = _connect()
     letters: list[DeadLetter] = []
     try:
-        with open_dead_letters(brokers, topology) as browser:
+        with open_dead_letters(brokers, topology, user) as browser:
             letters = list(browser.letters(_filters(reason, event_id, since, until)))
     except _broker_errors() as exc:
         _broker_failed(exc)
@@ -112,10 +114,10 @@ def show(event_id: str) -> None:
     """Everything about the dead letter of EVENT_ID: reason, history, headers, body."""
     from notifier.dlq import DeadLetter, Filters, open_dead_letters
 
-    brokers, topology = _connect()
+    brokers, topology, user = _connect()
     found: DeadLetter | None = None
     try:
-        with open_dead_letters(brokers, topology) as browser:
+        with open_dead_letters(brokers, topology, user) as browser:
             found = next(iter(browser.letters(Filters(event_id=event_id), limit=1)), None)
     except _broker_errors() as exc:
         _broker_failed(exc)
@@ -151,15 +153,25 @@ def show(event_id: str) -> None:
 @click.option("--dry-run", is_flag=True, help="Say what would be replayed; change nothing.")
 def replay(reason: str | None, event_id: str | None, since: datetime | None,
            until: datetime | None, limit: int | None, dry_run: bool) -> None:
-    """Send dead letters back to the work queue, attempt count reset (after a fix)."""
+    """Send dead letters back to the work queue, attempt count reset (after a fix).
+
+    Letters refused as untrusted_publisher stay unless --reason is that kind: a replay is the
+    notifier's own copy, which it trusts."""
+    from notifier.admission import UNTRUSTED_PUBLISHER
     from notifier.dlq import open_dead_letters
 
-    brokers, topology = _connect()
-    replayed = 0
+    brokers, topology, user = _connect()
+    vouched = (reason or "").lower() == UNTRUSTED_PUBLISHER
+    replayed = untrusted = 0
     kinds: Counter[str] = Counter()
     try:
-        with open_dead_letters(brokers, topology) as browser:
-            for letter in browser.letters(_filters(reason, event_id, since, until), limit=limit):
+        with open_dead_letters(brokers, topology, user) as browser:
+            for letter in browser.letters(_filters(reason, event_id, since, until)):
+                if letter.failure == UNTRUSTED_PUBLISHER and not vouched:
+                    untrusted += 1
+                    continue
+                if limit is not None and replayed >= limit:
+                    break
                 kinds[letter.failure] += 1
                 if not dry_run:
                     browser.replay(letter)
@@ -169,7 +181,10 @@ def replay(reason: str | None, event_id: str | None, since: datetime | None,
     verb = "would replay" if dry_run else "replayed"
     click.echo(f"{verb} {replayed} dead letter(s) to {topology.queue}")
     for kind, count in kinds.most_common():
-        click.echo(f"  {count:7d}  {kind}")
+        click.echo(f"  {count:7d}  {shown(kind)}")
+    if untrusted:
+        click.echo(f"left {untrusted} {UNTRUSTED_PUBLISHER} letter(s) dead-lettered: check them with `notifier dlq "
+                   f"show`, then replay them with --reason {UNTRUSTED_PUBLISHER} if you vouch for them")
 
 
 @dlq.command("purge")
@@ -180,11 +195,11 @@ def purge(reason: str | None, event_id: str | None, since: datetime | None,
     """Delete dead letters for good (asks first)."""
     from notifier.dlq import open_dead_letters
 
-    brokers, topology = _connect()
+    brokers, topology, user = _connect()
     filters = _filters(reason, event_id, since, until)
     purged = 0
     try:
-        with open_dead_letters(brokers, topology) as browser:
+        with open_dead_letters(brokers, topology, user) as browser:
             count = sum(1 for _ in browser.letters(filters))
         if count == 0:
             click.echo("nothing to purge")
@@ -192,7 +207,7 @@ def purge(reason: str | None, event_id: str | None, since: datetime | None,
         if not yes and not click.confirm(f"Delete {count} dead letter(s) from {topology.dead_letter_queue} for good?"):
             click.echo("nothing purged")
             return
-        with open_dead_letters(brokers, topology) as browser:
+        with open_dead_letters(brokers, topology, user) as browser:
             for letter in browser.letters(filters):
                 browser.purge(letter)
                 purged += 1

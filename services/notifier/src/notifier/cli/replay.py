@@ -27,7 +27,14 @@ def replay(since: datetime | None, until: datetime | None, event_type: str, dry_
     from rich.console import Console
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-    from notifier.bootstrap import build_ledger, build_pipeline, build_policy, build_topology, smtp_transports
+    from notifier.bootstrap import (
+        build_admission,
+        build_ledger,
+        build_pipeline,
+        build_policy,
+        build_topology,
+        smtp_transports,
+    )
     from notifier.broker import brokers_for
     from notifier.errors import BrokerUnavailable, LedgerUnavailable
     from notifier.ledger.checkpoints import UnknownRun
@@ -71,6 +78,7 @@ def replay(since: datetime | None, until: datetime | None, event_type: str, dry_
             topology=topology,
             pipeline=build_pipeline(settings, ledger),
             policy=build_policy(settings, topology),
+            admission=build_admission(settings),
             transport_factory=smtp_transports(settings),
             concurrency=settings.mail_max_connections,
             on_progress=lambda s: progress.update(task, description=s.line()),

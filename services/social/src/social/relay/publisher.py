@@ -2,7 +2,8 @@
 
 pika's BlockingChannel waits for each confirm in turn (about 1,800 messages/s here). This
 publisher runs a pika SelectConnection on a thread of its own: a batch is published in one go,
-persistent and mandatory, and the broker's acks (often `multiple`) settle it. A message the
+persistent and mandatory, each naming the connection's user (`user_id`, which the broker checks
+and the notifier reads), and the broker's acks (often `multiple`) settle it. A message the
 broker returns as unroutable, or nacks, or that was in flight when the connection dropped,
 comes back as not confirmed, so the relay keeps its event pending.
 
@@ -103,6 +104,7 @@ class ConfirmingPublisher:
                  backoff: Backoff | None = None, rng: random.Random | None = None) -> None:
         self.brokers = amqp_brokers(amqp_url, connection_name=name, rng=rng)
         self._attempt: pika.URLParameters | None = None  # the broker being connected to
+        self._user_id: str | None = None  # the AMQP user of the connection open
         self._opened = False  # whether that connection opened
         self.exchange = exchange
         self._backoff = backoff or Backoff(initial=0.5, cap=30.0)
@@ -208,6 +210,10 @@ class ConfirmingPublisher:
     def _on_connection_open(self, connection: SelectConnection) -> None:
         assert self._attempt is not None
         self._opened = True
+        # Every event names its publisher: the broker checks it against this connection's user,
+        # and the notifier takes events only from the users it trusts.
+        credentials = self._attempt.credentials
+        self._user_id = credentials.username if isinstance(credentials, pika.PlainCredentials) else None
         self.brokers.connected(self._attempt)
         connection.channel(on_open_callback=self._on_channel_open)
 
@@ -277,6 +283,7 @@ class ConfirmingPublisher:
                         timestamp=message.timestamp,
                         type=message.routing_key,
                         app_id="social",
+                        user_id=self._user_id,
                     ),
                     mandatory=True,
                 )
