@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 import pika
@@ -14,6 +15,7 @@ from microblog_plumbing.databases import sqlite_pragmas
 from prometheus_client import CollectorRegistry
 from sqlalchemy.engine import Engine
 
+from social.dbtypes import utcnow
 from social.inbox.consumer import CONNECTION_ERRORS, BrokerConnection, InboxConsumer
 from social.inbox.handler import InboxHandler, Outcome
 from social.inbox.store import InboxStore
@@ -21,6 +23,7 @@ from social.inbox.topology import InboxTopology
 from social.outbox.schema import NOTIFY_CHANNEL
 from social.relay.batches import BatchRelay
 from social.relay.metrics import RelayMetrics
+from social.relay.pruning import OutboxPruner
 from social.relay.publisher import ConfirmingPublisher, Publisher
 from social.relay.service import RelayService
 from social.relay.wakeup import PostgresWakeup, Wakeup
@@ -58,12 +61,13 @@ def build_relay(
     failure_backoff: Backoff | None = None,
     registry: CollectorRegistry | None = None,
     serve_http: bool = True,
+    clock: Callable[[], datetime] = utcnow,
 ) -> RelayService:
     """Wire a relay from `settings`; it connects to nothing until `run()`.
 
     Tests pass a fake `publisher` and `inbox_connect` (what opens the inbox's broker connection),
-    a `failure_backoff` of their choosing, the `registry` whose samples they read, and
-    `serve_http=False` to leave the probes' port alone.
+    a `failure_backoff` of their choosing, the `registry` whose samples they read,
+    `serve_http=False` to leave the probes' port alone, and the `clock` that times the pruning.
     """
     engine = relay_engine(settings.database_url)
     publisher = publisher or ConfirmingPublisher(settings.amqp_url, EXCHANGE)
@@ -91,6 +95,7 @@ def build_relay(
         metrics=metrics,
         failure_backoff=failure_backoff or Backoff(initial=0.5, cap=30.0),
         http_bind=settings.relay_http_bind if serve_http else None,
+        pruner=OutboxPruner(engine, retention=settings.outbox_retention, clock=clock),
     )
 
 

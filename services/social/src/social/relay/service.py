@@ -20,6 +20,7 @@ from social.mail.schema import mail_history
 from social.outbox.schema import check_outbox
 from social.relay.batches import BatchRelay, BatchReport
 from social.relay.metrics import RelayMetrics
+from social.relay.pruning import OutboxPruner
 from social.relay.publisher import Publisher
 from social.relay.wakeup import Wakeup
 
@@ -32,12 +33,14 @@ _FIRST_CONNECT_WAIT = 5.0
 class RelayService:
     """A built relay: `run()` publishes until `stop()`, then closes what it opened.
 
-    It alone starts and stops its database engine, publisher, inbox, wake-up, probes and metrics;
-    build one with :func:`social.relay.bootstrap.build_relay`.
+    It alone starts and stops its database engine, publisher, inbox, wake-up, probes and metrics,
+    and prunes the outbox as it goes (:mod:`social.relay.pruning`); build one with
+    :func:`social.relay.bootstrap.build_relay`.
     """
 
     def __init__(self, *, engine: Engine, publisher: Publisher, inbox: InboxConsumer, batches: BatchRelay,
-                 wakeup: Wakeup, metrics: RelayMetrics, failure_backoff: Backoff, http_bind: str | None) -> None:
+                 wakeup: Wakeup, metrics: RelayMetrics, failure_backoff: Backoff, http_bind: str | None,
+                 pruner: OutboxPruner) -> None:
         self._engine = engine
         self._publisher = publisher
         self._inbox = inbox
@@ -46,6 +49,7 @@ class RelayService:
         self._metrics = metrics
         self._failure_backoff = failure_backoff
         self._http_bind = http_bind
+        self._pruner = pruner
         self._stopping = threading.Event()
 
     def check_outbox(self) -> None:
@@ -98,8 +102,10 @@ class RelayService:
         return report
 
     def _relay_until_stopped(self) -> None:
-        """Publish while there is a backlog, else wait for a wake-up; back off while failing."""
+        """Publish while there is a backlog, else wait for a wake-up; back off while failing.
+        Prune when due at every turn, the broker down or not: pruning needs only the database."""
         while not self._stopping.is_set():
+            self._pruner.prune_if_due()
             if not self._publisher.ready:
                 self._publisher.wait_ready(1.0)
                 continue
