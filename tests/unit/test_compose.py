@@ -27,7 +27,14 @@ COMPOSE_SCHEMA = ROOT / "tests" / "fixtures" / "compose-spec.json"
 SETTINGS: dict[str, type[BaseSettings]] = {"social": SocialSettings, "notifier": NotifierSettings}
 DOCKERFILES = {name: ROOT / "services" / name / "Dockerfile" for name in SETTINGS}
 
-_INTERPOLATION = re.compile(r"\$\{(?P<name>\w+)(?::?-(?P<default>[^}]*))?\}")
+#: The .env an operator writes before `docker compose up` (README): compose.yaml ships no secret.
+DOTENV = {
+    "SECRET_KEY": "dotenv-secret-key", "POSTGRES_PASSWORD": "dotenv-postgres-password",
+    "RABBITMQ_DEFAULT_USER": "ops", "RABBITMQ_DEFAULT_PASS": "dotenv-rabbitmq-password",
+    "RABBITMQ_ERLANG_COOKIE": "dotenv-erlang-cookie", "RELAY_AMQP_PASSWORD": "dotenv-relay-password",
+    "NOTIFIER_AMQP_PASSWORD": "dotenv-notifier-password",
+}
+_NAME = re.compile(r"\w+")
 _PROBE_PORT = re.compile(r"http://127\.0\.0\.1:(\d+)/")
 
 
@@ -60,14 +67,60 @@ def environment_of(service: dict[str, Any]) -> dict[str, str]:
     return {key: "" if value is None else str(value) for key, value in env.items()}
 
 
+class MissingVariable(Exception):
+    """A `${VAR:?message}` whose VAR is unset: compose stops before starting anything, saying so."""
+
+    def __init__(self, name: str, message: str) -> None:
+        super().__init__(f"{name}: {message}")
+        self.name = name
+
+
+def resolve(value: str, variables: dict[str, str]) -> str:
+    """`value` as compose interpolates it with `variables` set and every other variable unset:
+    `${VAR}`, `${VAR:-default}`, `${VAR-default}`, `${VAR:?error}`, `${VAR?error}`, nested, and `$$`.
+    Raises :class:`MissingVariable` for a required variable that is unset."""
+    out, i = [], 0
+    while i < len(value):
+        if value.startswith("$$", i):
+            out.append("$")
+            i += 2
+        elif value.startswith("${", i):
+            depth, j = 1, i + 2
+            while depth:
+                if value.startswith("${", j):
+                    depth, j = depth + 1, j + 2
+                    continue
+                depth -= value[j] == "}"
+                j += 1
+            out.append(_substitute(value[i + 2:j - 1], variables))
+            i = j
+        else:
+            out.append(value[i])
+            i += 1
+    return "".join(out)
+
+
+def _substitute(expression: str, variables: dict[str, str]) -> str:
+    name = _NAME.match(expression)
+    assert name is not None, f"${{{expression}}} names no variable"
+    after = expression[name.end():]
+    operator = next((op for op in (":-", "-", ":?", "?") if after.startswith(op)), "")
+    rest = after[len(operator):]
+    current = variables.get(name[0])
+    if operator in (":-", "-"):
+        unset = current is None or (operator == ":-" and current == "")
+        return resolve(rest, variables) if unset else str(current)
+    if operator in (":?", "?"):
+        if current is None or (operator == ":?" and current == ""):
+            raise MissingVariable(name[0], rest)
+        return current
+    assert current is not None, f"${{{expression}}} has no default and is not required: it would be blank"
+    return current
+
+
 def interpolate(value: str) -> str:
-    """`${VAR:-default}` as compose resolves it when VAR is unset; `${VAR}` alone must not occur."""
-
-    def default(match: re.Match[str]) -> str:
-        assert match["default"] is not None, f"{match[0]} has no default: it would be blank"
-        return match["default"]
-
-    return _INTERPOLATION.sub(default, value).replace("$$", "$")
+    """`value` as compose resolves it with the README's .env (:data:`DOTENV`) and nothing else set."""
+    return resolve(value, DOTENV)
 
 
 def dependencies(service: dict[str, Any]) -> dict[str, str]:
@@ -262,14 +315,20 @@ def env_file(path: Path) -> dict[str, str]:
 
 
 def interpolate_with(value: str, variables: dict[str, str]) -> str:
-    """`${VAR:-default}` as compose resolves it with `variables` set (the others unset)."""
-    return _INTERPOLATION.sub(lambda m: variables.get(m["name"]) or m["default"] or "", value)
+    """`value` as compose resolves it with the README's .env and `variables` (an env file) set."""
+    return resolve(value, DOTENV | variables)
 
 
 def mounted_configs(service: dict[str, Any]) -> dict[str, Path]:
     """The RabbitMQ config files a service mounts: where they land -> the repository's file."""
     mounts = [volume.split(":") for volume in service.get("volumes", []) if volume.startswith("./")]
     return {target: ROOT / source for source, target, *_ in mounts if target.startswith("/etc/rabbitmq/")}
+
+
+def rabbitmq_nodes(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The services that run a RabbitMQ node (broker-users runs the same image, for its CLI only)."""
+    return {name: s for name, s in services.items()
+            if str(s.get("image", "")).startswith("rabbitmq:") and "command" not in s}
 
 
 def broker_clients(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
@@ -280,7 +339,7 @@ def broker_clients(services: dict[str, dict[str, Any]]) -> dict[str, dict[str, A
 def test_the_cluster_profile_runs_three_rabbitmq_nodes_sharing_a_cookie_the_others_join_the_first(
     services: dict[str, dict[str, Any]],
 ) -> None:
-    nodes = {name: s for name, s in services.items() if str(s.get("image", "")).startswith("rabbitmq:")}
+    nodes = rabbitmq_nodes(services)
     assert sorted(nodes) == list(NODES)
     assert "profiles" not in nodes["rabbitmq"], "the first node is the one broker of a plain `docker compose up`"
     assert [s["hostname"] for s in nodes.values()] == list(NODES), "a node's name follows its hostname"
@@ -307,7 +366,7 @@ def test_with_the_cluster_env_file_every_broker_client_is_given_all_three_nodes(
     from microblog_plumbing.brokers import split_amqp_urls
     from pika import URLParameters
 
-    variables = env_file(CLUSTER_ENV)
+    variables = {name: resolve(value, DOTENV) for name, value in env_file(CLUSTER_ENV).items()}
     assert variables["COMPOSE_PROFILES"] == "cluster"
     clients = broker_clients(services)
     assert {package_of(s) for s in clients.values()} == {"social", "notifier"}
@@ -331,3 +390,111 @@ def test_the_broker_clients_wait_for_the_other_nodes_only_when_the_profile_runs_
         depends_on = service["depends_on"]
         for node in NODES[1:]:
             assert depends_on[node] == {"condition": "service_healthy", "required": False}, name
+
+
+# -- security: no secret in the file, loopback only, the broker's own users ------------------------
+
+USERS_SCRIPT = ROOT / "deploy" / "rabbitmq" / "users.sh"
+_PERMISSIONS = re.compile(r"set_permissions --vhost / (\w+) \\\n\s+'([^']*)' \\\n\s+'([^']*)' \\\n\s+'([^']*)'")
+_URL_PASSWORD = re.compile(r"://[^:/@\s]+:([^@\s]+)@")
+
+
+def strings_of(node: object) -> Iterator[str]:
+    """Every string value in a parsed YAML document."""
+    if isinstance(node, str):
+        yield node
+    elif isinstance(node, dict):
+        for value in node.values():
+            yield from strings_of(value)
+    elif isinstance(node, list):
+        for value in node:
+            yield from strings_of(value)
+
+
+def resolved_env(service: dict[str, Any], variables: dict[str, str] | None = None) -> dict[str, str]:
+    return {k: interpolate_with(v, variables or {}) for k, v in environment_of(service).items()}
+
+
+def broker_permissions() -> dict[str, tuple[str, str, str]]:
+    """users.sh's permissions: user -> (configure, write, read) regexes."""
+    return {user: perms for user, *perms in _PERMISSIONS.findall(USERS_SCRIPT.read_text())}  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("secret", sorted(DOTENV))
+def test_compose_stops_before_starting_anything_without_each_secret_and_names_it(
+        compose: dict[str, Any], secret: str) -> None:
+    without = {name: value for name, value in DOTENV.items() if name != secret}
+    with pytest.raises(MissingVariable) as caught:
+        [resolve(value, without) for value in strings_of(compose)]
+    assert caught.value.name == secret
+    assert "README" in str(caught.value)
+
+
+def test_every_password_and_key_compose_hands_out_comes_from_the_env_file(services: dict[str, dict[str, Any]]) -> None:
+    secrets = set(DOTENV.values())
+    for name, service in services.items():
+        for variable, value in resolved_env(service).items():
+            for password in _URL_PASSWORD.findall(value):
+                assert password in secrets, f"{name}: {variable} carries a password written into compose.yaml"
+            if re.search(r"SECRET|PASS|COOKIE|KEY|TOKEN", variable):
+                assert value in secrets, f"{name}: {variable} has a value written into compose.yaml"
+    assert "://guest:" not in COMPOSE_FILE.read_text() + CLUSTER_ENV.read_text(), "the broker has users of its own"
+
+
+def test_the_broker_its_management_ui_and_the_mail_catcher_listen_on_loopback_only(
+        services: dict[str, dict[str, Any]]) -> None:
+    published = {name: service["ports"] for name, service in services.items()
+                 if name in {*rabbitmq_nodes(services), "mailpit"} and "ports" in service}
+    assert set(published) == {"rabbitmq", "mailpit"}
+    for name, ports in published.items():
+        for port in ports:
+            assert str(port).startswith("127.0.0.1:"), f"{name} publishes {port} beyond this machine"
+
+
+def test_the_relay_and_the_notifier_each_have_a_broker_user_of_their_own_and_the_notifier_trusts_the_relays(
+        services: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> None:
+    from microblog_plumbing.brokers import split_amqp_urls
+    from pika import URLParameters
+
+    for field in NotifierSettings.model_fields:
+        monkeypatch.delenv(field.upper(), raising=False)
+    cluster = {name: resolve(value, DOTENV) for name, value in env_file(CLUSTER_ENV).items()}
+    for variables in ({}, cluster):
+        users = {}
+        for name in ("relay", "notifier"):
+            urls = split_amqp_urls(resolved_env(services[name], variables)["AMQP_URL"])
+            users[name] = {URLParameters(url).credentials.username for url in urls}  # type: ignore[attr-defined]
+        assert users == {"relay": {"relay"}, "notifier": {"notifier"}}
+        notifier = NotifierSettings(**{k.lower(): v for k, v in resolved_env(services["notifier"], variables).items()})
+        assert notifier.trusted_publishers == {"relay", "notifier"}
+    for name in ("relay", "notifier"):
+        assert dependencies(services[name])["broker-users"] == "service_completed_successfully"
+
+
+def test_broker_users_makes_the_administrator_the_relay_and_the_notifier_and_removes_guest(
+        services: dict[str, dict[str, Any]]) -> None:
+    script = USERS_SCRIPT.read_text()
+    broker_users = services["broker-users"]
+    mounted = {target: ROOT / source for source, target, *_ in
+               (volume.split(":") for volume in broker_users["volumes"])}
+    assert mounted[broker_users["command"][-1]] == USERS_SCRIPT
+    assert dependencies(broker_users) == {"rabbitmq": "service_healthy"}
+    assert set(broker_permissions()) == {"relay", "notifier"}
+    assert 'ensure_user "$RABBITMQ_DEFAULT_USER" "$RABBITMQ_DEFAULT_PASS" administrator' in script
+    assert "ctl delete_user guest" in script
+    env = environment_of(broker_users)
+    assert "RABBITMQ_ERLANG_COOKIE" in env, "rabbitmqctl reaches the node with the cluster's cookie"
+    for variable in ("RABBITMQ_DEFAULT_USER", "RABBITMQ_DEFAULT_PASS", "RELAY_AMQP_PASSWORD", "NOTIFIER_AMQP_PASSWORD"):
+        assert f'"${variable}"' in script and variable in env, variable
+    for name, node in rabbitmq_nodes(services).items():
+        assert environment_of(node)["RABBITMQ_DEFAULT_USER"], f"{name} would start a blank node with guest"
+
+
+def test_every_rabbitmq_node_refuses_messages_far_larger_than_an_event(services: dict[str, dict[str, Any]]) -> None:
+    from microblog_contracts import MAX_EVENT_BYTES
+
+    for name, node in rabbitmq_nodes(services).items():
+        configs = "\n".join(path.read_text() for path in mounted_configs(node).values())
+        found = re.search(r"^max_message_size = (\d+)$", configs, re.MULTILINE)
+        assert found, f"{name} keeps RabbitMQ's default maximum message size"
+        assert MAX_EVENT_BYTES <= int(found[1]) <= 1024 * 1024, name
