@@ -26,6 +26,7 @@ from bench import (
     render,
     report,
     scale,
+    startup,
     storm,
 )
 from bench.config import Config
@@ -35,13 +36,14 @@ from bench.machine import describe
 
 ROOT = Path(__file__).resolve().parent.parent
 SECTIONS = ("latency", "drain_fast", "drain_slow", "e2e", "relay", "memory", "scale", "storm", "cluster", "render",
-            "announce")
+            "announce", "startup")
 #: Sections that read another's runs instead of measuring on their own.
 NEEDS = {"memory": ("drain_fast", "relay")}
 MEASURE: dict[str, Callable[[Config], Section]] = {
     "latency": latency.measure, "drain_fast": drain_fast.measure, "drain_slow": drain_slow.measure,
     "e2e": e2e.measure, "relay": relay.measure, "scale": scale.measure, "storm": storm.measure,
     "cluster": cluster.measure, "render": render.measure, "announce": announce.measure,
+    "startup": startup.measure,
 }
 
 

@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 SECTIONS = ("latency", "drain_fast", "drain_slow", "e2e", "relay", "memory", "scale", "storm", "cluster", "render",
-            "announce")
+            "announce", "startup")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 

@@ -24,6 +24,16 @@ class Reporter:
     def __init__(self, metrics: NotifierMetrics, alerts: DeadLetterAlerts | None = None) -> None:
         self.metrics = metrics
         self.alerts = alerts
+        #: Each metric's child per label values, looked up once: `labels()` checks and locks on
+        #: every call, and this runs for every message.
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
+
+    def _child(self, metric: Any, *values: str) -> Any:
+        key = (id(metric), values)
+        child = self._children.get(key)
+        if child is None:
+            child = self._children[key] = metric.labels(*values)
+        return child
 
     def settled(self, result: Result, disposition: Disposition | None, *, message_id: str | None,
                 redelivered: bool, duration_ms: float) -> None:
@@ -32,15 +42,15 @@ class Reporter:
         outcome = result.outcome
         if disposition is not None:  # a failure: where it went decides what it was
             outcome = Outcome.RETRY if disposition.action is Action.RETRY else Outcome.DEAD
-        m.outcomes.labels(outcome.value, kind).inc()
+        self._child(m.outcomes, outcome.value, kind).inc()
         if outcome is Outcome.SENT:
-            m.sent.labels(kind).inc()
+            self._child(m.sent, kind).inc()
             m.smtp_seconds.observe(result.smtp_seconds)
             m.render_seconds.observe(result.render_seconds)
         elif outcome is Outcome.DUPLICATE:
-            m.duplicates.labels(kind).inc()
+            self._child(m.duplicates, kind).inc()
         elif outcome is Outcome.SKIPPED:
-            m.skipped.labels(kind, result.skip.value if result.skip else "unknown").inc()
+            self._child(m.skipped, kind, result.skip.value if result.skip else "unknown").inc()
         elif disposition is not None:
             counter = m.retried if outcome is Outcome.RETRY else m.dead_lettered
             counter.labels(kind, disposition.failure.kind).inc()
