@@ -82,6 +82,7 @@ class SqlStore:
         self._insert = sqlite.insert if self.engine.dialect.name == "sqlite" else postgresql.insert
         self._driver_errors: tuple[type[Exception], ...] = (self._reader.dialect.loaded_dbapi.Error,)
         self._mark = "?" if self._reader.dialect.paramstyle == "qmark" else "%s"
+        self._sqlite = self.engine.dialect.name == "sqlite"
         self._facts_sql: dict[tuple[bool, bool, bool, int, int], str] = {}
         self._local = threading.local()
 
@@ -231,27 +232,35 @@ class SqlStore:
             raise LedgerUnavailable(database_error(exc)) from None
 
     def _write_deliveries(self, conn: sa.Connection, records: list[DeliveryRecord]) -> None:
+        """Every mail sent is one of these rows (and usually a notice's too): written in the driver's
+        own SQL, without SQLAlchemy's statement and type processing per row (a third of the ledger
+        writer's time per mail)."""
         if not records:
             return
-        conn.execute(self._insert(deliveries).on_conflict_do_nothing(), [
-            {"event_id": r.key.event_id, "recipient": r.key.recipient, "kind": r.key.kind,
-             "message_id": r.message_id, "delivered_at": naive_utc(r.delivered_at)} for r in records])
+        m = self._mark
+        conn.exec_driver_sql(
+            "INSERT INTO deliveries (event_id, recipient, kind, message_id, delivered_at) "  # noqa: S608
+            f"VALUES ({m}, {m}, {m}, {m}, {m}) ON CONFLICT DO NOTHING",
+            [(r.key.event_id, r.key.recipient, r.key.kind, r.message_id, self._stamp(r.delivered_at))
+             for r in records])
         latest: dict[NoticeKey, Notice] = {}
         for r in records:
             if r.notice is not None and (r.notice.key not in latest
                                          or latest[r.notice.key].occurred_at <= r.notice.occurred_at):
                 latest[r.notice.key] = r.notice
         if latest:
-            stmt = self._insert(last_notices)
-            conn.execute(
-                stmt.on_conflict_do_update(
-                    index_elements=["kind", "subject"],
-                    set_={"event_id": stmt.excluded.event_id, "occurred_at": stmt.excluded.occurred_at},
-                    where=stmt.excluded.occurred_at >= last_notices.c.occurred_at,
-                ),
-                [{"kind": n.key.kind, "subject": n.key.subject, "event_id": n.event_id,
-                  "occurred_at": naive_utc(n.occurred_at)} for n in latest.values()],
-            )
+            conn.exec_driver_sql(
+                "INSERT INTO last_notices (kind, subject, event_id, occurred_at) "  # noqa: S608
+                f"VALUES ({m}, {m}, {m}, {m}) ON CONFLICT (kind, subject) DO UPDATE "
+                "SET event_id = excluded.event_id, occurred_at = excluded.occurred_at "
+                "WHERE excluded.occurred_at >= last_notices.occurred_at",
+                [(n.key.kind, n.key.subject, n.event_id, self._stamp(n.occurred_at)) for n in latest.values()])
+
+    def _stamp(self, moment: datetime) -> datetime | str:
+        """A timestamp as the driver gets it from SQLAlchemy: naive UTC; on SQLite, the text
+        SQLAlchemy writes there (with microseconds always, so text comparisons order it)."""
+        naive = naive_utc(moment)
+        return naive.isoformat(" ", "microseconds") if self._sqlite else naive
 
     def _write_skips(self, conn: sa.Connection, records: list[SkipRecord]) -> None:
         if records:
