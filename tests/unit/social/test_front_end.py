@@ -12,7 +12,7 @@ import itsdangerous
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from social import posts
+from social import people, posts
 from social.dbtypes import utcnow
 from social.extensions import db
 from social.models import Follow
@@ -44,6 +44,13 @@ def test_search_finds_a_nickname_by_its_start_whatever_its_case_or_width(client:
     assert 'href="/user/Sam"' in text(client, "/people", query_string={"q": "s"})
     underscore = text(client, "/people", query_string={"q": "a_"})
     assert 'href="/user/a_b"' in underscore and 'href="/user/axb"' not in underscore  # `_` is no wildcard
+
+
+def test_a_search_with_a_control_character_finds_nobody_and_sends_the_database_nothing_it_refuses() -> None:
+    # PostgreSQL refuses a NUL in any text (schemathesis found `GET /api/users?q=%00` answering 500).
+    assert people.search_keys("su\x00") == ()
+    assert people.search_keys("\u200bsu") == ()
+    assert people.search_keys("ＳＵ")[0] == "su"
 
 
 def test_everyone_can_be_reached_from_the_people_page_however_many_sign_up(client: FlaskClient) -> None:

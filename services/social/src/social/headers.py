@@ -1,7 +1,7 @@
 """Security headers on every response, and the client's address behind trusted proxies.
 
-Pages load nothing inline and nothing from elsewhere: the Content-Security-Policy allows scripts
-and styles from this site only, no plugins, no framing by anyone (`frame-ancestors 'none'`, and
+Pages load nothing inline and nothing from elsewhere: the Content-Security-Policy allows scripts,
+styles and the script's requests to this site only, no plugins, no framing by anyone (`frame-ancestors 'none'`, and
 `X-Frame-Options` for older browsers), forms that post here only. Pages whose path carries a token
 tighten the Referrer-Policy further (:mod:`social.secrecy`).
 """
@@ -18,6 +18,7 @@ CONTENT_SECURITY_POLICY = "; ".join([
     "script-src 'self'",
     "style-src 'self'",
     "img-src 'self'",
+    "connect-src 'self'",  # static/social.js posts the follow buttons' forms here
     "form-action 'self'",
     "base-uri 'none'",
     "frame-ancestors 'none'",

@@ -20,7 +20,7 @@ def search_keys(query: str) -> tuple[str, ...]:
     as sign-up stores it) and, for accounts from before that rule, its own; case-folded."""
     text = query.strip()[:SEARCH_MAX]
     keys = dict.fromkeys((nickname_key(unicodedata.normalize("NFKC", text)), nickname_key(text)))
-    return tuple(key for key in keys if key)
+    return tuple(key for key in keys if key and _could_be_a_key(key))
 
 
 def search(query: str, *, after: str | None = None, limit: int = 20) -> tuple[list[User], str | None]:
@@ -30,7 +30,7 @@ def search(query: str, *, after: str | None = None, limit: int = 20) -> tuple[li
     if not keys:
         return [], None
     statement = select(User).where(or_(*(User.nickname_key.like(_like_prefix(key), escape="\\") for key in keys)))
-    if after:
+    if after and _could_be_a_key(after):
         statement = statement.where(User.nickname_key > after)
     found = list(db.session.scalars(statement.order_by(User.nickname_key).limit(limit + 1)))
     more = len(found) > limit
@@ -54,6 +54,12 @@ def followed_among(user: User, others: Iterable[User]) -> set[int]:
         return set()
     query = select(Follow.followed_id).where(Follow.follower_id == user.id, Follow.followed_id.in_(ids))
     return set(db.session.scalars(query))
+
+
+def _could_be_a_key(text: str) -> bool:
+    """No nickname has a control or format character; PostgreSQL refuses a NUL in any text, so a
+    query with one matches nothing instead of failing."""
+    return not any(unicodedata.category(char).startswith("C") for char in text)
 
 
 def _like_prefix(key: str) -> str:

@@ -36,13 +36,14 @@ document.addEventListener("submit", async (event) => {
 function announce(message) {
   let region = document.getElementById("live");
   if (!region) {
-    region = document.createElement("ul");
+    region = document.createElement("div");
     region.id = "live";
-    region.className = "flashes";
     region.setAttribute("role", "status");
     document.getElementById("content").prepend(region);
   }
-  region.replaceChildren(Object.assign(document.createElement("li"), { textContent: message }));
+  const list = Object.assign(document.createElement("ul"), { className: "flashes" });
+  list.append(Object.assign(document.createElement("li"), { textContent: message }));
+  region.replaceChildren(list);
 }
 
 function refreshTimes() {

@@ -1,0 +1,261 @@
+"""The web front end as people use it, in headless Chromium at 1280 and 375 px, against the whole
+system (web, relay, notifier, a real broker, an SMTP server): sign up, confirm the address from
+the mail, find someone, follow by the button, get the mail, post, read a follower's timeline,
+choose what mail comes, unsubscribe from a mail's link, log out everywhere. axe-core checks every
+page seen (:mod:`tests.support.web`); screenshots land in var/screenshots/.
+
+One system serves the whole module (starting one costs seconds); each test brings its own people.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import pytest
+import requests
+from playwright.sync_api import Browser, expect
+
+from tests.support.browser import chromium
+from tests.support.services import rabbit_vhost
+from tests.support.smtp import SmtpServer
+from tests.support.system import System, link_in, running_system
+from tests.support.web import DESKTOP, PHONE, Person, person
+
+pytestmark = pytest.mark.slow
+
+PASSWORD = "a long enough password"
+FOLLOW = "is now following you"
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
+    workdir = tmp_path_factory.mktemp("browser-system")
+    smtp = SmtpServer().start()
+    try:
+        with rabbit_vhost() as amqp_url, running_system(
+                database_url=f"sqlite:///{workdir / 'social.db'}", amqp_url=amqp_url, smtp=smtp,
+                workdir=workdir) as running:
+            running.smtp = smtp  # type: ignore[attr-defined]
+            yield running
+    finally:
+        smtp.stop()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as launched:
+        yield launched
+
+
+def smtp_of(system: System) -> SmtpServer:
+    server: SmtpServer = system.smtp  # type: ignore[attr-defined]
+    return server
+
+
+#: Who else is on the site when the README's pictures are taken: nickname, address, about me, a post.
+NEIGHBOURS = [
+    ("mira", "mira@example.com", "Urban sketcher. Trains, tea and typography.",
+     "Sketched the old station this morning. The light at 7 am is unbeatable."),
+    ("tomás", "tomas@example.com", "Backend developer in Lisbon.",
+     "Keyset pagination: pages that stay put while people keep posting. Underrated."),
+    ("李雷", "lilei@example.com", "写代码，也写诗。", "今天的晚霞特别好看。"),
+]
+
+
+@pytest.fixture(scope="module")
+def neighbours(system: System) -> list[str]:
+    """A few people who have posted, signed up and posting through the API."""
+    for nickname, address, about_me, post in NEIGHBOURS:
+        signed = requests.post(f"{system.base_url}/api/users", timeout=10, json={
+            "nickname": nickname, "email": address, "password": PASSWORD, "about_me": about_me})
+        assert signed.status_code == 202, signed.text
+        token = requests.post(f"{system.base_url}/api/tokens", auth=(nickname.encode(), PASSWORD.encode()),
+                              timeout=10).json()["token"]
+        posted = requests.post(f"{system.base_url}/api/posts", json={"body": post}, timeout=10,
+                               headers={"Authorization": f"Bearer {token}"})
+        assert posted.status_code == 201, posted.text
+    return [nickname for nickname, *_ in NEIGHBOURS]
+
+
+def follow_by_api(system: System, nickname: str, others: list[str]) -> None:
+    token = requests.post(f"{system.base_url}/api/tokens", auth=(nickname, PASSWORD), timeout=10).json()["token"]
+    for other in others:
+        followed = requests.put(f"{system.base_url}/api/users/me/following/{other}", timeout=10,
+                                headers={"Authorization": f"Bearer {token}"})
+        assert followed.status_code == 204, followed.text
+
+
+def confirmed_person(system: System, browser: Browser, nickname: str, *, label: str, about_me: str = "",
+                     **kwargs: object) -> Person:
+    """Signed up through the page, logged in, and the address confirmed with the mailed link."""
+    someone = person(browser, system.base_url, label, **kwargs)  # type: ignore[arg-type]
+    address = f"{nickname.lower()}@example.com"
+    someone.register(nickname, address, PASSWORD, about_me=about_me)
+    someone.log_in(nickname, PASSWORD)
+    (mail,) = smtp_of(system).wait_for_matching(to=address, subject="Confirm", timeout=20)
+    someone.goto(link_in(mail, "/confirm/").removeprefix(system.base_url), shot="confirm")
+    someone.submit("main button[type=submit]")
+    expect(someone.page.locator(".flashes")).to_contain_text("is confirmed")
+    return someone
+
+
+@pytest.mark.parametrize(("viewport", "names"), [(DESKTOP, ("ann", "Ben")), (PHONE, ("amy", "Bea"))],
+                         ids=["1280px", "375px"])
+def test_sign_up_find_follow_get_the_mail_post_and_read_it_in_a_followers_timeline(
+        system: System, browser: Browser, neighbours: list[str], viewport: dict[str, int],
+        names: tuple[str, str]) -> None:
+    width = viewport["width"]
+    ann_name, ben_name = names
+    ben = confirmed_person(system, browser, ben_name, label=f"ben{width}", viewport=viewport,
+                           about_me="Making small, fast web apps.\nBased in Berlin; coffee in hand.")
+    ann = confirmed_person(system, browser, ann_name, label=f"ann{width}", viewport=viewport)
+
+    # Ann finds Ben by the start of his nickname, in another case.
+    ann.goto("/people")
+    ann.page.fill("#q", ben_name[:3].upper())
+    ann.submit("form.search button")
+    with ann.page.expect_navigation():
+        ann.page.click(f"a.nickname:text-is('{ben_name}')")
+    ann.seen("profile-before-follow")
+
+    # The button follows in place: no page load (a mark set on this page survives), the count moves.
+    ann.page.evaluate("window.stillThisPage = true")
+    ann.page.click("form[data-follow] button")
+    expect(ann.page.locator("form[data-follow] button")).to_have_text("Unfollow")
+    expect(ann.page.locator("[data-followers]")).to_have_text("1 follower")
+    assert ann.page.evaluate("window.stillThisPage === true")
+    ann.seen("profile-followed")
+
+    # Ben gets the mail, sees Ann among his followers and his count changed.
+    smtp_of(system).wait_for_matching(to=f"{ben_name.lower()}@example.com", subject=FOLLOW, timeout=20)
+    ben.goto(f"/user/{ben_name}")
+    expect(ben.page.locator("[data-followers]")).to_have_text("1 follower")
+    with ben.page.expect_navigation():
+        ben.page.click("[data-followers]")
+    ben.seen("followers")
+    expect(ben.page.locator("ul.people")).to_contain_text(ann_name)
+
+    # Ben posts; it is in Ann's home timeline, among the posts of the others she follows.
+    follow_by_api(system, ann_name, neighbours)
+    for words in ("Shipped the new search today: find anyone by the first letters of their name.",
+                  f"Hello from {ben_name}! First post here.\nMore soon."):
+        ben.goto("/")
+        ben.page.fill("#post", words)
+        ben.submit("form.compose button[type=submit]", shot="posted")
+    ann.goto("/", shot="home")
+    expect(ann.page.locator("ol.timeline")).to_contain_text(f"Hello from {ben_name}!")
+    expect(ann.page.locator("ol.timeline")).to_contain_text("今天的晚霞特别好看。")
+    ann.goto(f"/user/{ben_name}", shot="profile")
+
+
+def test_notification_choices_unsubscribe_from_the_mail_and_log_out_everywhere(
+        system: System, browser: Browser) -> None:
+    cat = confirmed_person(system, browser, "cat", label="cat")
+    dan = confirmed_person(system, browser, "dan", label="dan")
+    dan.goto("/user/cat")
+    dan.page.click("form[data-follow] button")
+    expect(dan.page.locator("form[data-follow] button")).to_have_text("Unfollow")
+    (mail,) = smtp_of(system).wait_for_matching(to="cat@example.com", subject=FOLLOW, timeout=20)
+
+    # The mail's unsubscribe link, opened in the browser: a page, then its button.
+    url = re.fullmatch(r"<(.+)>", str(mail.message["List-Unsubscribe"]))[1]  # type: ignore[index]
+    cat.goto(url.removeprefix(system.base_url), shot="unsubscribe")
+    cat.submit("main button[type=submit]", shot="unsubscribed")
+    expect(cat.page.locator("h1")).to_have_text("Unsubscribed")
+
+    # The settings, one navigation: notifications back on, as a daily digest.
+    cat.goto("/settings", shot="settings-profile")
+    with cat.page.expect_navigation():
+        cat.page.click("nav.settings-nav >> text=Notifications")
+    cat.seen("settings-notifications")
+    expect(cat.page.locator("input[value=off]")).to_be_checked()
+    cat.page.check("input[value=daily]")
+    cat.submit("button:text-is('Save')")
+    expect(cat.page.locator(".flashes")).to_contain_text("Your notification settings have been saved.")
+    for section in ("E-mail", "Password", "Sessions", "Delete account"):
+        with cat.page.expect_navigation():
+            cat.page.click(f"nav.settings-nav >> text={section}")
+        cat.seen()
+
+    # Log out everywhere: this browser and another of cat's are both logged out.
+    elsewhere = person(browser, system.base_url, "cat-elsewhere")
+    elsewhere.log_in("cat", PASSWORD)
+    cat.goto("/settings/sessions")
+    cat.submit("button:text-is('Log out everywhere')")
+    assert "/auth/login" in cat.page.url
+    elsewhere.goto("/settings/profile")
+    assert "/auth/login" in elsewhere.page.url
+
+
+def test_a_follow_pressed_after_the_login_ended_is_done_after_logging_in(system: System, browser: Browser) -> None:
+    erin = confirmed_person(system, browser, "erin", label="erin")
+    fay = person(browser, system.base_url, "fay")
+    fay.register("fay", "fay@example.com", PASSWORD)
+    fay.log_in("fay", PASSWORD)
+    fay.goto("/user/erin")
+    elsewhere = person(browser, system.base_url, "fay-elsewhere")
+    elsewhere.log_in("fay", PASSWORD)
+    elsewhere.goto("/settings/sessions")
+    elsewhere.submit("button:text-is('Log out everywhere')")  # fay's login on the first browser ends too
+    with fay.page.expect_navigation():
+        fay.page.click("form[data-follow] button")
+    fay.seen("follow-needs-login")
+    expect(fay.page.locator(".flashes")).to_contain_text("Log in, and you will follow erin right away.")
+    fay.log_in("fay", PASSWORD)
+    assert fay.page.url.endswith("/user/erin")  # not a 405, the follow not lost
+    expect(fay.page.locator(".flashes")).to_contain_text("You are now following erin.")
+    expect(fay.page.locator("form[data-follow] button")).to_have_text("Unfollow")
+    erin.goto("/user/erin/followers")
+    expect(erin.page.locator("ul.people")).to_contain_text("fay")
+
+
+def test_without_javascript_the_buttons_are_plain_forms(system: System, browser: Browser) -> None:
+    gus = person(browser, system.base_url, "gus-nojs", javascript=False)
+    gus.register("gus", "gus@example.com", PASSWORD)
+    gus.log_in("gus", PASSWORD)
+    hal = person(browser, system.base_url, "hal")
+    hal.register("hal", "hal@example.com", PASSWORD)
+    gus.goto("/user/hal")
+    gus.submit("form[data-follow] button")
+    expect(gus.page.locator(".flashes")).to_contain_text("You are now following hal.")
+    expect(gus.page.locator("[data-followers]")).to_have_text("1 follower")
+
+
+def test_a_64_character_nickname_does_not_widen_the_page_on_a_phone(system: System, browser: Browser) -> None:
+    nickname = "L" + "o" * 61 + "ng"
+    assert len(nickname) == 64  # the most a nickname may have
+    long = person(browser, system.base_url, "long", viewport={"width": 320, "height": 700})
+    long.register(nickname, "long@example.com", PASSWORD)
+    long.log_in(nickname, PASSWORD)
+    long.goto("/")
+    long.page.fill("#post", "A name that does not fit, and a page that does.")
+    long.submit("form.compose button[type=submit]")
+    for path in (f"/user/{nickname}", "/explore", "/people"):
+        page = long.goto(path)
+        expect(page.locator("main")).to_contain_text(nickname)
+        assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
+        nav = page.locator("header.site nav").bounding_box()
+        assert nav is not None and nav["x"] + nav["width"] <= 320, path
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_the_pages_in_simplified_chinese_by_setting_and_by_browser(
+        system: System, browser: Browser, scheme: str) -> None:
+    stranger = person(browser, system.base_url, f"zh-{scheme}-anonymous", locale="zh-CN", color_scheme=scheme)
+    page = stranger.goto("/", shot="welcome")
+    assert page.get_attribute("html", "lang") == "zh-CN"
+    expect(page.locator("h1")).to_contain_text("你选择关注的人")
+    li = person(browser, system.base_url, f"zh-{scheme}", locale="en-US", color_scheme=scheme, viewport=PHONE)
+    nickname = f"李雷{scheme}"
+    li.register(nickname, f"li-{scheme}@example.com", PASSWORD, locale="zh-CN")
+    li.log_in(nickname, PASSWORD)
+    li.goto("/")
+    assert li.page.get_attribute("html", "lang") == "zh-CN"  # the setting wins over the browser's English
+    li.page.fill("#post", "今天的晚霞特别好看。")
+    li.submit("form.compose button[type=submit]", shot="home")
+    expect(li.page.locator(".flashes")).to_have_text("动态已发布。")
+    li.goto(f"/user/{nickname}", shot="profile")
+    expect(li.page.locator(".counts")).to_contain_text("1 条动态")
+    li.goto("/nowhere", shot="404")
+    expect(li.page.locator("h1")).to_have_text("页面不存在")
