@@ -33,7 +33,10 @@ class Config:
 
     # 3. slow drain (200 ms sink)
     slow_events: int = 3_000
-    slow_connections: int = 32
+    slow_connections: int = 32  # the cluster section's drain
+    #: Fixed SMTP concurrencies (MAIL_ADAPTIVE_CONNECTIONS=false) the slow drain's default settings
+    #: are measured against: the best of them is the anchor.
+    slow_sweep: tuple[int, ...] = (8, 16, 32, 64)
     naive_slow_events: int = 60
 
     # 4. end to end
@@ -82,7 +85,7 @@ class Config:
         small = cls(
             out=out, runs=1, smoke=True, concurrency=(1, 4), latency_requests=20, latency_seconds=3,
             latency_warmup=5, drain_events=400, drain_connections=(4,), raw_smtp_messages=300,
-            naive_events=60, slow_events=60, naive_slow_events=6, e2e_seconds=4, relay_events=500,
+            naive_events=60, slow_events=60, slow_sweep=(8, 32), naive_slow_events=6, e2e_seconds=4, relay_events=500,
             pika_confirm_messages=100, pika_consume_messages=500, scale_processes=(1, 2),
             scale_events_per_process=40, sink_ceiling_messages=100, profile_events=400,
             storm_events=300, storm_seconds=5.0, storm_grace=1.0, storm_window=3.0,

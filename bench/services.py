@@ -70,13 +70,15 @@ def relay(database_url: str, amqp_url: str, workdir: Path, *, name: str = "socia
     return proc, f"http://127.0.0.1:{port}/metrics"
 
 
-def notifier(amqp_url: str, sink: SinkAddress, workdir: Path, *, connections: int, name: str = "notifier",
+def notifier(amqp_url: str, sink: SinkAddress, workdir: Path, *, connections: int | None, name: str = "notifier",
              ledger: Path | None = None, wait: bool = True, **extra: str) -> tuple[Proc, str]:
-    """`notifier run` against `sink`; returns it and its /metrics URL (ready unless `wait` is False)."""
+    """`notifier run` against `sink`; returns it and its /metrics URL (ready unless `wait` is False).
+    `connections=None` leaves MAIL_MAX_CONNECTIONS at its default."""
     port = free_port()
     env = {
         "AMQP_URL": amqp_url, "MAIL_SERVER": sink.host,
-        "MAIL_PORT": str(sink.port), "ADMINS": ADMIN, "MAIL_MAX_CONNECTIONS": str(connections),
+        "MAIL_PORT": str(sink.port), "ADMINS": ADMIN,
+        **({} if connections is None else {"MAIL_MAX_CONNECTIONS": str(connections)}),
         "NOTIFIER_DATABASE_URL": f"sqlite:///{ledger or workdir / f'{name}-ledger.db'}",
         "NOTIFIER_HTTP_BIND": f"127.0.0.1:{port}", "LOG_FORMAT": "json",
         # One mail per follow, at once, as before the gathering of follow notices (its own bench

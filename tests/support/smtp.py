@@ -1,4 +1,5 @@
-"""A real SMTP server (aiosmtpd) that records what it accepts, for tests."""
+"""A real SMTP server (aiosmtpd) that records what it accepts, for tests; optionally one that
+answers 421 to sessions above a number, as a server limiting its clients' connections does."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
@@ -40,6 +42,28 @@ class RecordingHandler:
     pipelining: bool = True
     sessions: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
+    #: Sessions open at once above which a new one is answered 421 and closed (None: no limit).
+    max_sessions: int | None = None
+    #: Sessions open now (admitted), the most ever open at once, and every connection as it came:
+    #: (mails accepted by then, refused with 421?).
+    open_sessions: int = 0
+    peak_sessions: int = 0
+    arrivals: list[tuple[int, bool]] = field(default_factory=list)
+
+    def admit(self) -> bool:
+        """A connection arrived: admit it, or say it gets a 421 (over `max_sessions`)."""
+        with self.lock:
+            refused = self.max_sessions is not None and self.open_sessions >= self.max_sessions
+            self.arrivals.append((len(self.received), refused))
+            if not refused:
+                self.open_sessions += 1
+                self.peak_sessions = max(self.peak_sessions, self.open_sessions)
+            return not refused
+
+    def left(self) -> None:
+        """An admitted session ended."""
+        with self.lock:
+            self.open_sessions -= 1
 
     async def handle_EHLO(  # noqa: N802
         self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
@@ -68,14 +92,46 @@ class RecordingHandler:
         return "250 Message accepted for delivery"
 
 
-class SmtpServer:
-    """An aiosmtpd server on a free localhost port, started and stopped by the test."""
+class _CountedSMTP(SMTP):
+    """aiosmtpd's session, counted by the handler; a session over its limit gets 421 and is closed."""
 
-    def __init__(self, port: int | None = None, **kwargs: object) -> None:
-        self.handler = RecordingHandler()
+    event_handler: RecordingHandler
+    _admitted = False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        if self.transport is None:  # a new connection, not the same one after STARTTLS
+            self._admitted = self.event_handler.admit()
+        super().connection_made(transport)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._admitted:
+            self._admitted = False
+            self.event_handler.left()
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        if self._admitted:
+            await super()._handle_client()
+            return
+        await self.push("421 4.7.0 too many connections, try again later")
+        assert self.transport is not None
+        self.transport.close()
+
+
+class _CountingController(Controller):
+    def factory(self) -> SMTP:
+        return _CountedSMTP(self.handler, **self.SMTP_kwargs)
+
+
+class SmtpServer:
+    """An aiosmtpd server on a free localhost port, started and stopped by the test; with
+    `max_sessions`, it answers 421 to a session above that many open at once."""
+
+    def __init__(self, port: int | None = None, *, max_sessions: int | None = None, **kwargs: Any) -> None:
+        self.handler = RecordingHandler(max_sessions=max_sessions)
         self.port = port or free_port()
         self.host = "127.0.0.1"
-        self._controller = Controller(self.handler, hostname=self.host, port=self.port, **kwargs)
+        self._controller = _CountingController(self.handler, hostname=self.host, port=self.port, **kwargs)
 
     def start(self) -> SmtpServer:
         self._controller.start()

@@ -22,6 +22,7 @@ from notifier.announcements.intake import BULK_EVENT_TYPES, Intake
 from notifier.announcements.pacing import SharedRate, UrgentWork
 from notifier.announcements.sender import BulkSender, BulkSettings
 from notifier.broker import brokers_for
+from notifier.concurrency import Concurrency
 from notifier.consent import Limits
 from notifier.consumer import Consumer
 from notifier.errors import LedgerUnavailable
@@ -167,10 +168,19 @@ def build_composer(settings: NotifierSettings) -> Composer:
     return Composer(senders, signer)
 
 
+def build_concurrency(settings: NotifierSettings) -> Concurrency:
+    """How many SMTP sessions the work queue's mail goes out on: found by feedback up to
+    MAIL_MAX_CONNECTIONS, or always that many (MAIL_ADAPTIVE_CONNECTIONS=false)."""
+    return Concurrency(settings.mail_max_connections, adaptive=settings.mail_adaptive_connections)
+
+
 def build_pipeline(settings: NotifierSettings, ledger: Ledger, *, kinds: KindRegistry | None = None,
-                   clock: Clock = _utcnow, renderer: Renderer | None = None, intake: Intake | None = None) -> Pipeline:
+                   clock: Clock = _utcnow, renderer: Renderer | None = None, intake: Intake | None = None,
+                   concurrency: Concurrency | None = None) -> Pipeline:
     """Read, check, render, send and record, for every mail kind; `intake` keeps announcements'
-    events (without it they are dead-lettered as unhandled)."""
+    events (without it they are dead-lettered as unhandled). Bulk senders give way while the work
+    queue's mail fills `concurrency`'s sessions."""
+    sessions = concurrency or build_concurrency(settings)
     kinds = kinds or discover()
     return Pipeline(
         kinds=kinds,
@@ -180,7 +190,7 @@ def build_pipeline(settings: NotifierSettings, ledger: Ledger, *, kinds: KindReg
         limits=build_limits(settings),
         gather=build_gather_policy(settings),
         intake=intake,
-        urgent=UrgentWork(settings.mail_max_connections),
+        urgent=UrgentWork(lambda: sessions.limit),
         clock=clock,
     )
 
@@ -264,7 +274,9 @@ def build_notifier(
     metrics.prime(kinds.names)
     ledger = build_ledger(settings, store=store, create=False)
     intake = Intake(ledger.announcements(), clock=clock)
-    pipeline = build_pipeline(settings, ledger, kinds=kinds, clock=clock, intake=intake)
+    concurrency = build_concurrency(settings)
+    metrics.smtp_sessions_limit.set_function(lambda: concurrency.limit)
+    pipeline = build_pipeline(settings, ledger, kinds=kinds, clock=clock, intake=intake, concurrency=concurrency)
     teller = build_teller(settings, ledger)
     scheduler = build_scheduler(settings, ledger, pipeline, transport_factory=make_transport, clock=clock,
                                 on_sent=lambda kind: metrics.sent.labels(kind).inc(), teller=teller)
@@ -287,7 +299,7 @@ def build_notifier(
         pipeline=pipeline,
         admission=build_admission(settings),
         transport_factory=make_transport,
-        concurrency=settings.mail_max_connections,
+        concurrency=concurrency,
         prefetch=settings.prefetch,
         bulk_prefetch=settings.notifier_bulk_prefetch,
         policy=build_policy(settings, topology),

@@ -3,7 +3,10 @@
 One thread owns the connection: it consumes, services heartbeats, and is the only place that
 acks, re-publishes or dead-letters (through its :class:`~notifier.settlement.Settlement`).
 Worker threads, one SMTP session each, run the pipeline and hand results back with
-`add_callback_threadsafe`, so a slow SMTP server never starves the heartbeat. A message from a
+`add_callback_threadsafe`, so a slow SMTP server never starves the heartbeat. How many of them
+send at once is found by feedback (:mod:`notifier.concurrency`): the ones above the limit wait with
+their sessions closed, and a mail the server pushed back on for the crowd (a 421) goes back on the
+work queue at once rather than to a delay queue. A message from a
 publisher the notifier does not trust, or bigger than any event, is dead-lettered as it arrives
 and never reaches a worker (:mod:`notifier.admission`). A delivery is only
 ever settled on the channel it arrived on: after a reconnect the broker redelivers what was in
@@ -18,6 +21,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 
 import structlog
@@ -28,6 +32,7 @@ from pika.spec import Basic, BasicProperties
 
 from notifier.admission import Admission
 from notifier.broker import CONNECTION_ERRORS, Brokers, close_quietly, connect
+from notifier.concurrency import Concurrency, WatchedTransport
 from notifier.errors import BrokerUnavailable
 from notifier.failures import Failure, FailurePolicy
 from notifier.metrics import NotifierMetrics
@@ -40,6 +45,18 @@ log = structlog.get_logger("notifier.consumer")
 
 #: Errors that end a connection's life: reconnect.
 LOST: tuple[type[BaseException], ...] = (*CONNECTION_ERRORS, BrokerUnavailable)
+#: A session without work this long is closed (servers keep few idle clients; the limit shrinks).
+IDLE_SESSION_SECONDS = 5.0
+#: Times a mail pushed back for the crowd is tried again at once before the retry policy has it.
+CROWDED_RETRIES = 3
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """A delivery on the work queue, and how often the server pushed back on it for the crowd."""
+
+    delivery: Delivery
+    crowded: int = 0
 
 
 class Consumer:
@@ -53,7 +70,7 @@ class Consumer:
         pipeline: Pipeline,
         admission: Admission,
         transport_factory: Callable[[], Transport],
-        concurrency: int,
+        concurrency: Concurrency,
         prefetch: int,
         policy: FailurePolicy,
         bulk_prefetch: int = 2,
@@ -73,13 +90,15 @@ class Consumer:
         self.bulk_prefetch = bulk_prefetch
         self.drain_timeout = drain_timeout
         self.backoff = backoff or Backoff()
+        self.concurrency = concurrency
         self._transport_factory = transport_factory
-        self._work: queue.SimpleQueue[Delivery | None] = queue.SimpleQueue()
+        self._work: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
         self._workers = [
-            threading.Thread(target=self._work_loop, name=f"smtp-worker-{i}", daemon=True)
-            for i in range(concurrency)
+            threading.Thread(target=self._work_loop, args=(i,), name=f"smtp-worker-{i}", daemon=True)
+            for i in range(concurrency.ceiling)
         ]
         self._stop = threading.Event()
+        self._closing = threading.Event()  # the workers are to finish: none waits for a turn
         self._accepting = False
         self._generation = 0
         self._connection: BlockingConnection | None = None
@@ -120,6 +139,8 @@ class Consumer:
                 log.warning("broker_reconnect_scheduled", in_seconds=round(delay, 2))
                 self._stop.wait(delay)
         finally:
+            self._closing.set()
+            self.concurrency.wake_all()
             for _ in self._workers:
                 self._work.put(None)
             for worker in self._workers:
@@ -157,7 +178,8 @@ class Consumer:
             if leftover:  # results of the last connection's deliveries: drop them here
                 self._settle_results()
             log.info("consuming", queue=self.topology.queue, bulk_queue=self.topology.bulk_queue,
-                     prefetch=self.prefetch, workers=len(self._workers), broker=self._broker)
+                     prefetch=self.prefetch, workers=len(self._workers), smtp_sessions=self.concurrency.limit,
+                     broker=self._broker)
             while not self._stop.is_set():
                 connection.process_data_events(time_limit=0.2)
             self._drain(connection, channel, tags, generation)
@@ -213,24 +235,70 @@ class Consumer:
         if refusal is not None:  # an untrusted publisher's, or too big: dead-lettered here, never read
             self._settlement.settle([(delivery, Result(Outcome.DEAD, failure=refusal))])
         else:
-            self._work.put(delivery)
+            self._work.put(_Job(delivery))
         self.metrics.in_flight.set(len(self._settlement))
 
-    def _work_loop(self) -> None:
-        transport = self._transport_factory()
+    def _work_loop(self, worker: int) -> None:
+        """Worker `worker`'s life: while within the SMTP concurrency limit, take work and send it;
+        above it, or idle, close the session (so the server holds no more sessions than we use)."""
+        transport = WatchedTransport(self._transport_factory(), self.concurrency, self._backlog)
         try:
-            while (delivery := self._work.get()) is not None:
+            while True:
+                if not self.concurrency.may_send(worker):
+                    transport.close()
+                    self.concurrency.wait_turn(worker, self._closing)
+                try:
+                    job = self._work.get(timeout=IDLE_SESSION_SECONDS)
+                except queue.Empty:
+                    transport.close()
+                    self.concurrency.idle(worker)
+                    continue
+                if job is None:
+                    return
+                delivery = job.delivery
                 if not self._accepting or delivery.generation != self._generation:
                     # Not started: hand it back to the broker for another consumer.
                     self._on_connection_thread(partial(self._give_back, delivery))
                     continue
-                try:
-                    self.pipeline.process(delivery.body, transport, partial(self._on_result, delivery))
-                except Exception as exc:
-                    log.exception("pipeline_failed", error=repr(exc))
-                    self._on_result(delivery, Result(Outcome.RETRY, failure=Failure.internal(exc)))
+                self._work_on(job, transport)
         finally:
             transport.close()
+
+    def _backlog(self) -> bool:
+        """Whether work waits for a session: the SMTP concurrency may grow."""
+        return not self._work.empty()
+
+    def _work_on(self, job: _Job, transport: WatchedTransport) -> None:
+        """Run the pipeline on one delivery; a retry the crowd caused goes back on the work queue."""
+        delivery = job.delivery
+        pushed_back: list[Result] = []
+        working = True
+
+        def settled(result: Result) -> None:
+            # A retry decided while the pipeline runs is the send's own (one from the ledger's thread
+            # comes later); if the server pushed back for the crowd, the limit has shrunk: try again.
+            if working and result.outcome is Outcome.RETRY and transport.crowded:
+                pushed_back.append(result)
+            else:
+                self._on_result(delivery, result)
+
+        transport.crowded = False
+        try:
+            self.pipeline.process(delivery.body, transport, settled)
+        except Exception as exc:
+            log.exception("pipeline_failed", error=repr(exc))
+            self._on_result(delivery, Result(Outcome.RETRY, failure=Failure.internal(exc)))
+        finally:
+            working = False
+        if not pushed_back:
+            return
+        result = pushed_back[0]
+        if job.crowded >= CROWDED_RETRIES:
+            self._on_result(delivery, result)  # pushed back again and again: the retry policy's to decide
+            return
+        log.info("smtp_pushed_back", event_id=result.event_id, smtp_sessions=self.concurrency.limit,
+                 detail=result.failure.detail if result.failure else None, tried_again=job.crowded + 1)
+        self._work.put(_Job(delivery, job.crowded + 1))
 
     def _on_result(self, delivery: Delivery, result: Result) -> None:
         """Hand a result to the connection thread; results that pile up go over in one wake-up."""

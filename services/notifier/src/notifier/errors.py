@@ -31,6 +31,14 @@ class SmtpUnavailable(TransientError):
     kind = "smtp_unavailable"
 
 
+class SmtpCongested(SmtpUnavailable):
+    """The server pushed back on the number of sessions: 421, a refused connection, a timeout.
+
+    The kind stays `smtp_unavailable`; the type tells the concurrency limit to shrink
+    (:mod:`notifier.concurrency`).
+    """
+
+
 class SmtpAuthRefused(TransientError):
     """The SMTP server refused our login: an operator must fix the credentials.
 

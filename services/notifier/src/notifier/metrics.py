@@ -56,6 +56,9 @@ class NotifierMetrics:
         )
         self.broker_connected = Gauge("notifier_broker_connected", "1 while connected to RabbitMQ.", registry=r)
         self.in_flight = Gauge("notifier_messages_in_flight", "Messages received and not yet settled.", registry=r)
+        self.smtp_sessions_limit = Gauge(
+            "notifier_smtp_sessions_limit", "SMTP sessions the work queue's mail may use now (found by feedback, "
+            "at most MAIL_MAX_CONNECTIONS).", registry=r)
 
     def bulk_outcome(self, state: str, reason: str | None) -> None:
         """Count what became of one announcement's mail (a bulk sender's `on_outcome`)."""

@@ -68,7 +68,11 @@ class NotifierSettings(BaseSettings):
     mail_dkim_domain: str | None = Field(default=None, pattern=r"^[A-Za-z0-9.-]{1,253}$")
     admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     mail_timeout: float = Field(default=30.0, gt=0, le=600)
-    mail_max_connections: int = Field(default=8, ge=1, le=256)
+    mail_max_connections: int = Field(
+        default=64, ge=1, le=256,
+        description="the most SMTP sessions at once: the notifier finds how many the server takes, up to this")
+    mail_adaptive_connections: bool = Field(
+        default=True, description="false: always MAIL_MAX_CONNECTIONS sessions, whatever the server answers")
     mail_ca_file: Path | None = Field(default=None, description="extra CA bundle to trust (PEM)")
     mail_rate_limit: float = Field(default=0, ge=0, le=100_000,
                                    description="bulk mails a second over every replica; 0: unlimited")
@@ -214,5 +218,6 @@ class NotifierSettings(BaseSettings):
     @property
     def prefetch(self) -> int:
         """Messages the broker may push ahead. Each waits for its ledger group commit before its
-        ack, so the window must cover a commit interval's worth of mail, not just the sessions."""
-        return self.notifier_prefetch or max(200, 8 * self.mail_max_connections)
+        ack, so the window must cover a commit interval's worth of mail, not just the sessions; and
+        work must be seen waiting for the SMTP concurrency to grow (:mod:`notifier.concurrency`)."""
+        return self.notifier_prefetch or max(200, 3 * self.mail_max_connections)

@@ -22,6 +22,7 @@ from notifier.errors import (
     BadAddress,
     NotifierError,
     SmtpAuthRefused,
+    SmtpCongested,
     SmtpRecipientRefused,
     SmtpSenderRefused,
     SmtpTlsError,
@@ -112,7 +113,8 @@ class SmtpTransport:
     def send(self, sender: str, recipients: list[str], message: bytes) -> str:
         """Hand `message` to the server; return its final reply, e.g. `"250 2.0.0 Ok: queued"`.
 
-        Raises SmtpUnavailable, SmtpAuthRefused, SmtpSenderRefused, SmtpTlsError (try later) or
+        Raises SmtpUnavailable (SmtpCongested when the server pushes back on the number of
+        sessions), SmtpAuthRefused, SmtpSenderRefused, SmtpTlsError (try later) or
         SmtpRecipientRefused (never); BadAddress for an address that cannot go into an envelope.
         Each recipient goes into the envelope as SMTP wants it (its domain's A-label).
         """
@@ -247,7 +249,12 @@ def _quietly_close(smtp: smtplib.SMTP) -> None:
 
 
 def translate(exc: BaseException) -> NotifierError:
-    """smtplib, ssl and socket errors as the notifier's named failures."""
+    """smtplib, ssl and socket errors as the notifier's named failures.
+
+    What says "fewer sessions, please" is SmtpCongested, as Postfix's scheduler reads it: a 421
+    (the server closing the session: too many connections, shutting down), a refused connection,
+    a timeout, a session dropped by the server.
+    """
     if isinstance(exc, NotifierError):
         return exc
     if isinstance(exc, smtplib.SMTPAuthenticationError):
@@ -258,6 +265,8 @@ def translate(exc: BaseException) -> NotifierError:
         code, reply = next(iter(exc.recipients.values()))
         return _by_code(code, f"recipient refused: {code} {_text(reply)}")
     if isinstance(exc, smtplib.SMTPSenderRefused):
+        if exc.smtp_code == 421:
+            return SmtpCongested(f"sender deferred: {exc.smtp_code} {_text(exc.smtp_error)}")
         if 400 <= exc.smtp_code < 500:
             return SmtpUnavailable(f"sender deferred: {exc.smtp_code} {_text(exc.smtp_error)}")
         return SmtpSenderRefused(f"sender {exc.sender!r} refused: {exc.smtp_code} {_text(exc.smtp_error)}")
@@ -270,13 +279,14 @@ def translate(exc: BaseException) -> NotifierError:
         return SmtpTlsError(f"TLS failed ({reason}): check MAIL_USE_SSL / MAIL_USE_TLS and MAIL_PORT")
     if isinstance(exc, smtplib.SMTPServerDisconnected):
         if "timed out" in str(exc):  # smtplib reports a read timeout as a disconnection
-            return SmtpUnavailable("timed out waiting for the SMTP server")
+            return SmtpCongested("timed out waiting for the SMTP server")
         detail = f" ({exc})" if str(exc) else ""
-        return SmtpUnavailable(f"the server closed the connection{detail}")
+        return SmtpCongested(f"the server closed the connection{detail}")
     if isinstance(exc, TimeoutError | socket.timeout):
-        return SmtpUnavailable("timed out waiting for the SMTP server")
-    if isinstance(exc, ConnectionRefusedError):
-        return SmtpUnavailable("connection refused")
+        return SmtpCongested("timed out waiting for the SMTP server")
+    if isinstance(exc, ConnectionRefusedError | ConnectionResetError):
+        return SmtpCongested("connection refused" if isinstance(exc, ConnectionRefusedError)
+                             else "the server reset the connection")
     if isinstance(exc, socket.gaierror):
         return SmtpUnavailable(f"cannot resolve the server name: {exc.strerror}")
     if isinstance(exc, OSError | smtplib.SMTPException):
@@ -285,7 +295,9 @@ def translate(exc: BaseException) -> NotifierError:
 
 
 def _by_code(code: int, message: str) -> NotifierError:
-    return SmtpRecipientRefused(message) if code >= 500 else SmtpUnavailable(message)
+    if code >= 500:
+        return SmtpRecipientRefused(message)
+    return SmtpCongested(message) if code == 421 else SmtpUnavailable(message)
 
 
 def _text(reply: bytes | str) -> str:

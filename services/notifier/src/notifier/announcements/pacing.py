@@ -48,10 +48,11 @@ class SharedRate:
 
 
 class UrgentWork:
-    """Mail of the work queue in hand in this replica; bulk senders wait while it fills every worker."""
+    """Mail of the work queue in hand in this replica; bulk senders wait while it fills every worker
+    (`workers`: a number, or what says how many SMTP sessions the work queue may use now)."""
 
-    def __init__(self, workers: int) -> None:
-        self.workers = max(1, workers)
+    def __init__(self, workers: int | Callable[[], int]) -> None:
+        self._workers = workers
         self._busy = 0
         self._cond = threading.Condition()
 
@@ -65,6 +66,10 @@ class UrgentWork:
             with self._cond:
                 self._busy -= 1
                 self._cond.notify_all()
+
+    @property
+    def workers(self) -> int:
+        return max(1, self._workers() if callable(self._workers) else self._workers)
 
     @property
     def busy(self) -> int:

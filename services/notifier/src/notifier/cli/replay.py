@@ -10,6 +10,9 @@ import click
 from notifier.cli.common import fail, load_settings, moment_option
 
 PROGRAM = "notifier replay"
+#: A replay's SMTP sessions, at most: it does not find its concurrency as `notifier run` does, so it
+#: keeps to the few sessions any server takes (MAIL_MAX_CONNECTIONS is a ceiling, 64 by default).
+REPLAY_SESSIONS = 8
 
 
 @click.command("replay")
@@ -80,7 +83,7 @@ def replay(since: datetime | None, until: datetime | None, event_type: str, dry_
             policy=build_policy(settings, topology),
             admission=build_admission(settings),
             transport_factory=smtp_transports(settings),
-            concurrency=settings.mail_max_connections,
+            concurrency=min(settings.mail_max_connections, REPLAY_SESSIONS),
             on_progress=lambda s: progress.update(task, description=s.line()),
         )
         on_stop_signals(lambda _name: streamer.stop())
