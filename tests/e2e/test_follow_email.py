@@ -4,6 +4,7 @@ processes started by their console scripts, a real SMTP server at the end."""
 from __future__ import annotations
 
 import email.utils
+import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -36,7 +37,10 @@ def test_two_people_register_one_follows_the_other_and_the_mail_arrives(
         assert "You are now following john." in page.text
         (mail,) = smtp_server.wait_for_matching(subject="is now following you", timeout=15)
         after = datetime.now(UTC)
-        assert "1 followers" in system.browser().session.get(f"{system.base_url}/user/john").text
+        profile = system.browser().session.get(f"{system.base_url}/user/john").text
+        count = re.search(r"<a [^>]*data-followers[^>]*>(.*?)</a>", profile, re.DOTALL)
+        assert count, profile[:3000]
+        assert " ".join(re.sub(r"<[^>]+>", "", count[1]).split()) == "1 follower"
     message = mail.message
     assert mail.rcpt_tos == ["john@example.com"]
     assert message["Subject"] == "[microblog] susan is now following you!"
@@ -80,7 +84,7 @@ def test_chinese_names_and_text_arrive_intact(amqp_url: str, smtp_server: SmtpSe
         b.register("李四", "li@example.com", "li's password here")
         system.confirm("李四")
         a.login("张三", "zhang's password")
-        assert "You are now following 李四." in a.follow("李四").text
+        assert "你已关注 李四。" in a.follow("李四").text  # 张三 reads the site in Chinese
         (mail,) = smtp_server.wait_for_matching(subject="is now following you")
     assert mail.message["Subject"] == "[microblog] 张三 is now following you!"
     text, html_part = mail.message.iter_parts()
