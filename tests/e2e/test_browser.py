@@ -259,3 +259,31 @@ def test_the_pages_in_simplified_chinese_by_setting_and_by_browser(
     expect(li.page.locator(".counts")).to_contain_text("1 条动态")
     li.goto("/nowhere", shot="404")
     expect(li.page.locator("h1")).to_have_text("页面不存在")
+
+
+def test_forms_whose_token_no_longer_holds_are_shown_again_and_the_second_press_works(
+        system: System, browser: Browser, neighbours: list[str]) -> None:
+    # A token the server refuses, as it refuses one from a page left open past its hour (the
+    # unit tests move the clock instead): never a bare 400.
+    stale = "document.querySelectorAll('input[name=csrf_token]').forEach((e) => { e.value = 'no longer holds'; })"
+    ivy = person(browser, system.base_url, "ivy")
+    ivy.register("ivy", "ivy@example.com", PASSWORD)
+    ivy.log_in("ivy", PASSWORD)
+    ivy.page.fill("#post", "Written before lunch, sent after it.")
+    ivy.page.evaluate(stale)
+    ivy.submit("form.compose button[type=submit]", shot="post-form-expired")
+    expect(ivy.page.locator(".notice.expired")).to_contain_text("please try again")
+    expect(ivy.page.locator("#post")).to_have_value("Written before lunch, sent after it.")
+    ivy.submit("form.compose button[type=submit]")
+    expect(ivy.page.locator("ol.timeline")).to_contain_text("Written before lunch, sent after it.")
+
+    # The Follow button, with the script: one line saying so, and the next press follows.
+    ivy.goto(f"/user/{neighbours[0]}")
+    ivy.page.evaluate(stale)
+    ivy.page.click("form[data-follow] button")
+    expect(ivy.page.locator("#live")).to_contain_text("Please try again: the page was open too long.")
+    expect(ivy.page.locator("form[data-follow] button")).to_have_text("Follow")
+    ivy.seen("follow-expired")
+    ivy.page.click("form[data-follow] button")
+    expect(ivy.page.locator("form[data-follow] button")).to_have_text("Unfollow")
+    expect(ivy.page.locator("#live")).to_contain_text(f"You are now following {neighbours[0]}.")

@@ -231,6 +231,24 @@ def test_a_follow_whose_form_expired_asks_to_try_again_and_shows_the_profile(
     assert csrf_token(body) != token
 
 
+def test_a_follow_by_the_script_whose_token_expired_answers_a_fresh_token_that_works(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    app = csrf_app(tmp_path)
+    client = app.test_client()
+    log_in_with_token(client, "susan")
+    stale = csrf_token(text(client, "/user/bob"))
+    two_hours_on = int(time.time()) + 7200
+    monkeypatch.setattr(itsdangerous.TimestampSigner, "get_timestamp", lambda self: two_hours_on)
+    pressed = client.post("/follow/bob", data={"csrf_token": stale}, headers={"Accept": "application/json"})
+    answer = pressed.get_json()
+    assert pressed.status_code == 409 and not answer["following"] and "Please try again" in answer["message"]
+    assert not follows(app)
+    again = client.post("/follow/bob", data={"csrf_token": answer["csrf_token"]},
+                        headers={"Accept": "application/json"})
+    assert again.status_code == 200 and again.get_json()["following"]
+    assert follows(app)
+
+
 def log_in_with_token(client: FlaskClient, nickname: str) -> None:
     page = text(client, "/auth/login")
     response = client.post("/auth/login", data={"csrf_token": csrf_token(page), "nickname": nickname,

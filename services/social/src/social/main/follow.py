@@ -2,8 +2,9 @@
 
 Plain forms that post and come back to the profile; with JavaScript on, static/social.js posts
 the same form and asks for JSON (`Accept: application/json`), and updates the button and the
-count in place. A follow pressed after the login ended is remembered (:mod:`social.main.pending`)
-and done once the user has logged in again.
+count in place, and the page's form tokens (one that expired is answered "please try again" and a
+fresh token, so the second press works). A follow pressed after the login ended is remembered
+(:mod:`social.main.pending`) and done once the user has logged in again.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from __future__ import annotations
 from flask import flash, get_template_attribute, jsonify, redirect, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_login import current_user, login_required
+from flask_wtf.csrf import generate_csrf
 
 from social import follows
 from social.forms import EmptyForm
@@ -55,8 +57,9 @@ def _answer(target: User, message: str, *, ok: bool = True) -> ResponseReturnVal
         following = current_user.is_following(target)
         count = target.follower_count()
         counter = get_template_attribute("_macros.html", "follower_count")
+        # A fresh form token with every answer: when the page's has expired, the next press works.
         return jsonify(
-            ok=ok, message=message, following=following, user=target.id, followers=count,
+            ok=ok, message=message, following=following, user=target.id, followers=count, csrf_token=generate_csrf(),
             followers_html=str(counter(count)),
             action=url_for("main.unfollow" if following else "main.follow", nickname=target.nickname),
             label=_("Unfollow") if following else _("Follow"),

@@ -18,6 +18,7 @@ document.addEventListener("submit", async (event) => {
     const type = response.headers.get("Content-Type") || "";
     if (!type.startsWith("application/json")) { form.submit(); return; }
     const answer = await response.json();
+    for (const token of document.querySelectorAll("input[name=csrf_token]")) token.value = answer.csrf_token;
     form.action = answer.action;
     button.textContent = answer.label;
     button.setAttribute("aria-label", answer.aria_label);
