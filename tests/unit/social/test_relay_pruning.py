@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+import structlog.testing
 from flask import Flask
 from social.dbtypes import utcnow
 from social.extensions import db
@@ -19,6 +20,7 @@ from social.follows import follow
 from social.limitstore import rate_limits
 from social.outbox.models import OutboxEvent
 from social.relay.bootstrap import build_relay
+from social.relay.pruning import OutboxPruner
 from social.relay.service import RelayService
 from social.settings import SocialSettings
 
@@ -116,3 +118,18 @@ def test_the_relay_prunes_when_it_starts_and_then_every_five_minutes(
     wait_for(lambda: addresses_kept() == [None, None], what="the second pass, five minutes after the first")
     relay.stop()
 
+
+
+def test_a_pass_the_database_fails_is_logged_and_tried_again_at_the_next_interval_not_at_every_turn(
+        tmp_path: Path) -> None:
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'no-schema.db'}")  # every pass fails: no tables
+    clock = ManualClock(utcnow())
+    pruner = OutboxPruner(engine, retention=timedelta(days=30), clock=clock)
+    with structlog.testing.capture_logs() as logs:
+        assert pruner.prune_if_due()
+        assert not pruner.prune_if_due()
+        clock.advance(timedelta(minutes=5))
+        assert pruner.prune_if_due()
+    engine.dispose()
+    assert [entry["event"] for entry in logs] == ["outbox_prune_failed"] * 2
+    assert "no such table" in logs[0]["error"]
