@@ -149,14 +149,17 @@ def test_sign_up_find_follow_get_the_mail_post_and_read_it_in_a_followers_timeli
     ann.goto(f"/user/{ben_name}", shot="profile")
 
 
+@pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "375px"])
 def test_notification_choices_unsubscribe_from_the_mail_and_log_out_everywhere(
-        system: System, browser: Browser) -> None:
-    cat = confirmed_person(system, browser, "cat", label="cat")
-    dan = confirmed_person(system, browser, "dan", label="dan")
-    dan.goto("/user/cat")
+        system: System, browser: Browser, viewport: dict[str, int]) -> None:
+    width = viewport["width"]
+    cat_name = f"cat{width}"
+    cat = confirmed_person(system, browser, cat_name, label=cat_name, viewport=viewport)
+    dan = confirmed_person(system, browser, f"dan{width}", label=f"dan{width}", viewport=viewport)
+    dan.goto(f"/user/{cat_name}")
     dan.page.click("form[data-follow] button")
     expect(dan.page.locator("form[data-follow] button")).to_have_text("Unfollow")
-    (mail,) = smtp_of(system).wait_for_matching(to="cat@example.com", subject=FOLLOW, timeout=20)
+    (mail,) = smtp_of(system).wait_for_matching(to=f"{cat_name}@example.com", subject=FOLLOW, timeout=20)
 
     # The mail's unsubscribe link, opened in the browser: a page, then its button.
     url = re.fullmatch(r"<(.+)>", str(mail.message["List-Unsubscribe"]))[1]  # type: ignore[index]
@@ -173,14 +176,15 @@ def test_notification_choices_unsubscribe_from_the_mail_and_log_out_everywhere(
     cat.page.check("input[value=daily]")
     cat.submit("button:text-is('Save')")
     expect(cat.page.locator(".flashes")).to_contain_text("Your notification settings have been saved.")
+    expect(cat.page.locator("input[value=daily]")).to_be_checked()
     for section in ("E-mail", "Password", "Sessions", "Delete account"):
         with cat.page.expect_navigation():
             cat.page.click(f"nav.settings-nav >> text={section}")
         cat.seen()
 
     # Log out everywhere: this browser and another of cat's are both logged out.
-    elsewhere = person(browser, system.base_url, "cat-elsewhere")
-    elsewhere.log_in("cat", PASSWORD)
+    elsewhere = person(browser, system.base_url, f"{cat_name}-elsewhere")
+    elsewhere.log_in(cat_name, PASSWORD)
     cat.goto("/settings/sessions")
     cat.submit("button:text-is('Log out everywhere')")
     assert "/auth/login" in cat.page.url
