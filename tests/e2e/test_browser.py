@@ -147,6 +147,16 @@ def test_sign_up_find_follow_get_the_mail_post_and_read_it_in_a_followers_timeli
     expect(ann.page.locator("ol.timeline")).to_contain_text(f"Hello from {ben_name}!")
     expect(ann.page.locator("ol.timeline")).to_contain_text("今天的晚霞特别好看。")
     ann.goto(f"/user/{ben_name}", shot="profile")
+    ann.goto("/explore", shot="explore")
+    expect(ann.page.locator("ol.timeline")).to_contain_text(f"Hello from {ben_name}!")
+
+    # Her own counts are links too: whom she follows, Ben among them.
+    ann.goto(f"/user/{ann_name}")
+    expect(ann.page.locator(".following-count")).to_have_text(f"{len(neighbours) + 1} following")
+    with ann.page.expect_navigation():
+        ann.page.click(".following-count")
+    ann.seen("following")
+    expect(ann.page.locator("ul.people")).to_contain_text(ben_name)
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "375px"])
@@ -224,6 +234,9 @@ def test_without_javascript_the_buttons_are_plain_forms(system: System, browser:
     gus.submit("form[data-follow] button")
     expect(gus.page.locator(".flashes")).to_contain_text("You are now following hal.")
     expect(gus.page.locator("[data-followers]")).to_have_text("1 follower")
+    gus.submit("form[data-follow] button")
+    expect(gus.page.locator(".flashes")).to_contain_text("You are not following hal anymore.")
+    expect(gus.page.locator("[data-followers]")).to_have_text("0 followers")
 
 
 def test_a_64_character_nickname_does_not_widen_the_page_on_a_phone(system: System, browser: Browser) -> None:
@@ -291,3 +304,6 @@ def test_forms_whose_token_no_longer_holds_are_shown_again_and_the_second_press_
     ivy.page.click("form[data-follow] button")
     expect(ivy.page.locator("form[data-follow] button")).to_have_text("Unfollow")
     expect(ivy.page.locator("#live")).to_contain_text(f"You are now following {neighbours[0]}.")
+    ivy.page.click("form[data-follow] button")
+    expect(ivy.page.locator("form[data-follow] button")).to_have_text("Follow")
+    expect(ivy.page.locator("#live")).to_contain_text(f"You are not following {neighbours[0]} anymore.")
