@@ -248,12 +248,29 @@ def test_a_64_character_nickname_does_not_widen_the_page_on_a_phone(system: Syst
     long.goto("/")
     long.page.fill("#post", "A name that does not fit, and a page that does.")
     long.submit("form.compose button[type=submit]")
-    for path in (f"/user/{nickname}", "/explore", "/people"):
+    for path in (f"/user/{nickname}", "/explore", "/people", f"/user/{nickname}/followers"):
         page = long.goto(path)
         expect(page.locator("main")).to_contain_text(nickname)
         assert page.evaluate("document.documentElement.scrollWidth") <= 320, path
         nav = page.locator("header.site nav").bounding_box()
         assert nav is not None and nav["x"] + nav["width"] <= 320, path
+    for section in ("profile", "email", "password", "notifications", "sessions", "delete"):
+        long.goto(f"/settings/{section}")  # each checked by axe and for its width
+
+
+def test_the_keyboard_reaches_the_content_first_and_focus_is_outlined(system: System, browser: Browser) -> None:
+    jo = person(browser, system.base_url, "jo", viewport=PHONE)
+    page = jo.goto("/people")
+    page.keyboard.press("Tab")
+    skip = page.locator("a.skip")
+    expect(skip).to_be_focused()
+    box = skip.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["y"] >= 0  # shown once focused, not left off-screen
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
+    page.keyboard.press("Enter")
+    assert page.url.endswith("#content")
+    jo.page.focus("#q")
+    assert page.evaluate("getComputedStyle(document.activeElement).outlineStyle") != "none"
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
