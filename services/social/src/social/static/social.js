@@ -35,13 +35,7 @@ document.addEventListener("submit", async (event) => {
 });
 
 function announce(message) {
-  let region = document.getElementById("live");
-  if (!region) {
-    region = document.createElement("div");
-    region.id = "live";
-    region.setAttribute("role", "status");
-    document.getElementById("content").prepend(region);
-  }
+  const region = document.getElementById("live");  // base.html's status region, there from the start
   const list = Object.assign(document.createElement("ul"), { className: "flashes" });
   list.append(Object.assign(document.createElement("li"), { textContent: message }));
   region.replaceChildren(list);
