@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
@@ -73,7 +75,12 @@ def test_registering_with_a_bad_field_shows_what_is_wrong(
 ) -> None:
     page = register(client, **changes)
     assert message in page
-    assert db.session.scalars(select(User)).all() == []
+
+
+def test_a_short_password_is_told_once(client: FlaskClient) -> None:
+    page = register(client, password="short", password2="short")
+    errors = re.search(r'<ul class="errors" id="password-errors">(.*?)</ul>', page, re.DOTALL)
+    assert errors and errors[1].count("<li>") == 1, errors  # not "between 8 and 128" and "at least 8"
 
 
 def test_logging_in_with_the_right_password_logs_you_in(client: FlaskClient) -> None:

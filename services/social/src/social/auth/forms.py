@@ -55,6 +55,8 @@ class RegistrationForm(FlaskForm):  # type: ignore[misc]
             raise ValidationError(str(exc)) from None
 
     def validate_password(self, field: Field) -> None:
+        if field.errors:  # too short or too long, said once already (not twice in other words)
+            return
         problem = password_problem(field.data or "", nickname=(self.nickname.data or "").strip(),
                                    email=(self.email.data or "").strip())
         if problem is not None:
