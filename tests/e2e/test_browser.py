@@ -15,6 +15,7 @@ from collections.abc import Iterator
 import pytest
 import requests
 from playwright.sync_api import Browser, expect
+from requests.auth import HTTPBasicAuth
 
 from tests.support.browser import chromium
 from tests.support.services import rabbit_vhost
@@ -29,28 +30,28 @@ FOLLOW = "is now following you"
 
 
 @pytest.fixture(scope="module")
-def system(tmp_path_factory: pytest.TempPathFactory) -> Iterator[System]:
-    workdir = tmp_path_factory.mktemp("browser-system")
-    smtp = SmtpServer().start()
+def mail_sink() -> Iterator[SmtpServer]:
+    """The SMTP server the whole module's mail goes to."""
+    server = SmtpServer().start()
     try:
-        with rabbit_vhost() as amqp_url, running_system(
-                database_url=f"sqlite:///{workdir / 'social.db'}", amqp_url=amqp_url, smtp=smtp,
-                workdir=workdir) as running:
-            running.smtp = smtp  # type: ignore[attr-defined]
-            yield running
+        yield server
     finally:
-        smtp.stop()
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def system(tmp_path_factory: pytest.TempPathFactory, mail_sink: SmtpServer) -> Iterator[System]:
+    workdir = tmp_path_factory.mktemp("browser-system")
+    with rabbit_vhost() as amqp_url, running_system(
+            database_url=f"sqlite:///{workdir / 'social.db'}", amqp_url=amqp_url, smtp=mail_sink,
+            workdir=workdir) as running:
+        yield running
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     with chromium() as launched:
         yield launched
-
-
-def smtp_of(system: System) -> SmtpServer:
-    server: SmtpServer = system.smtp  # type: ignore[attr-defined]
-    return server
 
 
 #: Who else is on the site when the README's pictures are taken: nickname, address, about me, a post.
@@ -70,7 +71,7 @@ def neighbours(system: System) -> list[str]:
         signed = requests.post(f"{system.base_url}/api/users", timeout=10, json={
             "nickname": nickname, "email": address, "password": PASSWORD, "about_me": about_me})
         assert signed.status_code == 202, signed.text
-        token = requests.post(f"{system.base_url}/api/tokens", auth=(nickname.encode(), PASSWORD.encode()),
+        token = requests.post(f"{system.base_url}/api/tokens", auth=HTTPBasicAuth(nickname.encode(), PASSWORD.encode()),
                               timeout=10).json()["token"]
         posted = requests.post(f"{system.base_url}/api/posts", json={"body": post}, timeout=10,
                                headers={"Authorization": f"Bearer {token}"})
@@ -86,14 +87,14 @@ def follow_by_api(system: System, nickname: str, others: list[str]) -> None:
         assert followed.status_code == 204, followed.text
 
 
-def confirmed_person(system: System, browser: Browser, nickname: str, *, label: str, about_me: str = "",
-                     **kwargs: object) -> Person:
+def confirmed_person(system: System, mail_sink: SmtpServer, browser: Browser, nickname: str, *, label: str,
+                     about_me: str = "", **kwargs: object) -> Person:
     """Signed up through the page, logged in, and the address confirmed with the mailed link."""
     someone = person(browser, system.base_url, label, **kwargs)  # type: ignore[arg-type]
     address = f"{nickname.lower()}@example.com"
     someone.register(nickname, address, PASSWORD, about_me=about_me)
     someone.log_in(nickname, PASSWORD)
-    (mail,) = smtp_of(system).wait_for_matching(to=address, subject="Confirm", timeout=20)
+    (mail,) = mail_sink.wait_for_matching(to=address, subject="Confirm", timeout=20)
     someone.goto(link_in(mail, "/confirm/").removeprefix(system.base_url), shot="confirm")
     someone.submit("main button[type=submit]")
     expect(someone.page.locator(".flashes")).to_contain_text("is confirmed")
@@ -103,13 +104,13 @@ def confirmed_person(system: System, browser: Browser, nickname: str, *, label: 
 @pytest.mark.parametrize(("viewport", "names"), [(DESKTOP, ("ann", "Ben")), (PHONE, ("amy", "Bea"))],
                          ids=["1280px", "375px"])
 def test_sign_up_find_follow_get_the_mail_post_and_read_it_in_a_followers_timeline(
-        system: System, browser: Browser, neighbours: list[str], viewport: dict[str, int],
+        system: System, mail_sink: SmtpServer, browser: Browser, neighbours: list[str], viewport: dict[str, int],
         names: tuple[str, str]) -> None:
     width = viewport["width"]
     ann_name, ben_name = names
-    ben = confirmed_person(system, browser, ben_name, label=f"ben{width}", viewport=viewport,
+    ben = confirmed_person(system, mail_sink, browser, ben_name, label=f"ben{width}", viewport=viewport,
                            about_me="Making small, fast web apps.\nBased in Berlin; coffee in hand.")
-    ann = confirmed_person(system, browser, ann_name, label=f"ann{width}", viewport=viewport)
+    ann = confirmed_person(system, mail_sink, browser, ann_name, label=f"ann{width}", viewport=viewport)
 
     # Ann finds Ben by the start of his nickname, in another case.
     ann.goto("/people")
@@ -128,7 +129,7 @@ def test_sign_up_find_follow_get_the_mail_post_and_read_it_in_a_followers_timeli
     ann.seen("profile-followed")
 
     # Ben gets the mail, sees Ann among his followers and his count changed.
-    smtp_of(system).wait_for_matching(to=f"{ben_name.lower()}@example.com", subject=FOLLOW, timeout=20)
+    mail_sink.wait_for_matching(to=f"{ben_name.lower()}@example.com", subject=FOLLOW, timeout=20)
     ben.goto(f"/user/{ben_name}")
     expect(ben.page.locator("[data-followers]")).to_have_text("1 follower")
     with ben.page.expect_navigation():
@@ -161,15 +162,15 @@ def test_sign_up_find_follow_get_the_mail_post_and_read_it_in_a_followers_timeli
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["1280px", "375px"])
 def test_notification_choices_unsubscribe_from_the_mail_and_log_out_everywhere(
-        system: System, browser: Browser, viewport: dict[str, int]) -> None:
+        system: System, mail_sink: SmtpServer, browser: Browser, viewport: dict[str, int]) -> None:
     width = viewport["width"]
     cat_name = f"cat{width}"
-    cat = confirmed_person(system, browser, cat_name, label=cat_name, viewport=viewport)
-    dan = confirmed_person(system, browser, f"dan{width}", label=f"dan{width}", viewport=viewport)
+    cat = confirmed_person(system, mail_sink, browser, cat_name, label=cat_name, viewport=viewport)
+    dan = confirmed_person(system, mail_sink, browser, f"dan{width}", label=f"dan{width}", viewport=viewport)
     dan.goto(f"/user/{cat_name}")
     dan.page.click("form[data-follow] button")
     expect(dan.page.locator("form[data-follow] button")).to_have_text("Unfollow")
-    (mail,) = smtp_of(system).wait_for_matching(to=f"{cat_name}@example.com", subject=FOLLOW, timeout=20)
+    (mail,) = mail_sink.wait_for_matching(to=f"{cat_name}@example.com", subject=FOLLOW, timeout=20)
 
     # The mail's unsubscribe link, opened in the browser: a page, then its button.
     url = re.fullmatch(r"<(.+)>", str(mail.message["List-Unsubscribe"]))[1]  # type: ignore[index]
@@ -202,8 +203,9 @@ def test_notification_choices_unsubscribe_from_the_mail_and_log_out_everywhere(
     assert "/auth/login" in elsewhere.page.url
 
 
-def test_a_follow_pressed_after_the_login_ended_is_done_after_logging_in(system: System, browser: Browser) -> None:
-    erin = confirmed_person(system, browser, "erin", label="erin")
+def test_a_follow_pressed_after_the_login_ended_is_done_after_logging_in(
+        system: System, mail_sink: SmtpServer, browser: Browser) -> None:
+    erin = confirmed_person(system, mail_sink, browser, "erin", label="erin")
     fay = person(browser, system.base_url, "fay")
     fay.register("fay", "fay@example.com", PASSWORD)
     fay.log_in("fay", PASSWORD)
