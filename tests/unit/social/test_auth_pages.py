@@ -185,3 +185,12 @@ def test_forms_with_their_csrf_token_pass_when_csrf_is_on(tmp_path: object) -> N
 
 def test_the_app_fixture_starts_empty(app: Flask) -> None:
     assert db.session.scalars(select(User)).all() == []
+
+
+def test_an_address_email_validator_refuses_is_explained_in_chinese_on_a_chinese_page(client: FlaskClient) -> None:
+    # email-validator's own words ("must have an @-sign", the test above) are in English only.
+    chinese = client.post("/auth/register", headers={"Accept-Language": "zh-CN"}, data={
+        "nickname": "susan", "email": "not-an-address", "password": PASSWORD, "password2": PASSWORD,
+        "locale": "zh-CN"}).get_data(as_text=True)
+    assert "这不是我们能发送邮件的地址" in chinese and "@-sign" not in chinese
+

@@ -53,7 +53,12 @@ class InvalidNickname(ValueError):
 
 
 class InvalidEmail(ValueError):
-    """An address email-validator refuses."""
+    """An address refused; `library_words` when the message is email-validator's, which is in
+    English only (:func:`social.forms.address_problem` puts it in the page's language)."""
+
+    def __init__(self, message: str, *, library_words: bool = False) -> None:
+        super().__init__(message)
+        self.library_words = library_words
 
 
 def normalize_nickname(raw: str) -> str:
@@ -118,7 +123,7 @@ def normalize_email(raw: str) -> str:
     try:
         normalized = mail_address(raw).lower()
     except ValueError as exc:
-        raise InvalidEmail(str(exc)) from None
+        raise InvalidEmail(str(exc), library_words=True) from None
     if len(normalized) > EMAIL_MAX or len(mailable_form(normalized)) > EMAIL_MAX:
         raise InvalidEmail(_("An e-mail address has at most %(max)d characters.", max=EMAIL_MAX))
     return normalized
@@ -129,7 +134,7 @@ def mailable_form(address: str) -> str:
     try:
         result = validate_email(address, check_deliverability=False, test_environment=True, allow_smtputf8=False)
     except EmailNotValidError as exc:
-        raise InvalidEmail(str(exc)) from None
+        raise InvalidEmail(str(exc), library_words=True) from None
     return str(result.ascii_email)
 
 

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 
+from flask_babel import get_locale
 from flask_wtf import FlaskForm
 from wtforms import Field, Form
 from wtforms.fields import SelectChoice
 from wtforms.validators import ValidationError
 
-from social.accounts import LOCALES
+from social.accounts import LOCALES, InvalidEmail
 from social.translate import _
 
 #: Text users write may hold tabs and line breaks, nothing else below space (PostgreSQL
@@ -17,6 +18,15 @@ from social.translate import _
 #: could turn a link's text around); the API documents the same rule as this pattern.
 FREE_TEXT_PATTERN = r"^[^\x00-\x08\x0B\x0C\x0E-\x1F\x7F-\x9F\u202A-\u202E\u2066-\u2069]*$"
 _free_text = re.compile(FREE_TEXT_PATTERN)
+
+
+def address_problem(exc: InvalidEmail) -> str:
+    """What is wrong with an address, in the page's language: email-validator says it in English
+    only, so a page in another language says it in one line of its own."""
+    locale = get_locale()
+    if exc.library_words and locale is not None and locale.language != "en":
+        return _("That is not an e-mail address we can send to; please check it (like name@example.com).")
+    return str(exc)
 
 
 class NoControlCharacters:

@@ -7,6 +7,7 @@ from wtforms import PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, ValidationError
 
 from social.accounts import EMAIL_MAX, PASSWORD_MAX, PASSWORD_MIN, InvalidEmail, normalize_email
+from social.forms import address_problem
 from social.translate import _l
 
 
@@ -17,7 +18,7 @@ class AddressField(StringField):  # type: ignore[misc]
         try:
             self.data = normalize_email(str(getattr(self, "data", None) or "").strip())
         except InvalidEmail as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(address_problem(exc)) from None
 
 
 class ChangeEmailForm(FlaskForm):  # type: ignore[misc]

@@ -18,7 +18,7 @@ from social.accounts import (
     normalize_email,
     normalize_nickname,
 )
-from social.forms import NoControlCharacters, locale_choices
+from social.forms import NoControlCharacters, address_problem, locale_choices
 from social.passwords import password_problem
 from social.translate import _l
 from social.users import nickname_taken
@@ -52,7 +52,7 @@ class RegistrationForm(FlaskForm):  # type: ignore[misc]
         try:
             normalize_email(field.data.strip())
         except InvalidEmail as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(address_problem(exc)) from None
 
     def validate_password(self, field: Field) -> None:
         if field.errors:  # too short or too long, said once already (not twice in other words)
