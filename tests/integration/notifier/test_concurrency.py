@@ -18,13 +18,13 @@ QUEUE = "notifier.user-followed"
 DLQ = "notifier.user-followed.dead"
 #: The server's limit: above the notifier's start (4 sessions), far under its default ceiling (64).
 MOST_SESSIONS = 6
-MAILS = 300
+MAILS = 400
 
 
 @pytest.fixture
 def crowded_server() -> Iterator[SmtpServer]:
     server = SmtpServer(max_sessions=MOST_SESSIONS)
-    server.handler.delay = 0.01  # a round of sends takes a moment: work waits, the limit grows
+    server.handler.delay = 0.02  # a round of sends takes a moment: work waits, the limit grows
     server.start()
     try:
         yield server

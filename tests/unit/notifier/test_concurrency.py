@@ -3,6 +3,7 @@ handing their places back. Pure, with a clock moved by hand."""
 
 from __future__ import annotations
 
+import math
 import smtplib
 import socket
 import threading
@@ -20,39 +21,71 @@ def limit_for(clock: ManualClock, ceiling: int = 64, **kwargs: object) -> Concur
     return Concurrency(ceiling, clock=clock.seconds, **kwargs)  # type: ignore[arg-type]
 
 
-def take(concurrency: Concurrency, mails: int, *, backlog: bool = True) -> None:
-    for _ in range(mails):
-        concurrency.succeeded(backlog=backlog)
+def serve(concurrency: Concurrency, clock: ManualClock, slices: int, *, per_session: float = 5.0,
+          most: float = math.inf, refuse_above: int | None = None, backlog: bool = True) -> list[int]:
+    """A server for `slices` tenths of a second: it takes `per_session` mails a second from each
+    session (200 ms a mail), at most `most` a second in all, and answers 421 to a session above
+    `refuse_above`. Returns the limit after each slice."""
+    limits, owed = [], 0.0
+    for _ in range(slices):
+        ticket = concurrency.ticket()
+        if refuse_above is not None and ticket.limit > refuse_above:
+            concurrency.congested(ticket)
+        owed += min(ticket.limit * per_session, most) * 0.1
+        mails = int(owed)
+        owed -= mails
+        for _ in range(mails):  # spread over the slice, as sessions out of step send
+            clock.advance(timedelta(seconds=0.1 / mails))
+            concurrency.succeeded(backlog=backlog)
+        if not mails:
+            clock.advance(timedelta(seconds=0.1))
+        limits.append(concurrency.limit)
+    return limits
 
 
-def test_it_starts_with_a_few_sessions_and_doubles_each_round_while_work_waits() -> None:
-    concurrency = limit_for(ManualClock())
+def distinct(limits: list[int]) -> list[int]:
+    return [limit for i, limit in enumerate(limits) if i == 0 or limits[i - 1] != limit]
+
+
+def test_it_starts_with_a_few_sessions_and_doubles_while_work_waits_and_mail_goes_faster() -> None:
+    clock = ManualClock()
+    concurrency = limit_for(clock)
     assert concurrency.limit == INITIAL
-    take(concurrency, INITIAL)
-    assert concurrency.limit == 2 * INITIAL
-    take(concurrency, 2 * INITIAL)
-    assert concurrency.limit == 4 * INITIAL
+    limits = serve(concurrency, clock, 30)
+    assert distinct([INITIAL, *limits]) == [4, 8, 16, 32, 64]
 
 
 def test_it_never_grows_past_the_ceiling() -> None:
-    concurrency = limit_for(ManualClock(), ceiling=10)
-    take(concurrency, 1000)
-    assert concurrency.limit == 10
+    clock = ManualClock()
+    concurrency = limit_for(clock, ceiling=10)
+    assert distinct(serve(concurrency, clock, 50)) == [4, 8, 10]
 
 
 def test_it_does_not_grow_while_nothing_waits() -> None:
-    concurrency = limit_for(ManualClock())
-    take(concurrency, 100, backlog=False)
-    assert concurrency.limit == INITIAL
+    clock = ManualClock()
+    concurrency = limit_for(clock)
+    assert set(serve(concurrency, clock, 50, backlog=False)) == {INITIAL}
 
 
 def test_a_ceiling_below_the_start_is_the_start() -> None:
     assert limit_for(ManualClock(), ceiling=2).limit == 2
 
 
+def test_more_sessions_that_send_no_faster_are_given_back_and_not_tried_again_for_a_while() -> None:
+    """A fast server and this process's CPU: 2,000 mails a second, however many sessions."""
+    clock = ManualClock()
+    concurrency = limit_for(clock)
+    limits = serve(concurrency, clock, 20, per_session=10_000, most=2_000)
+    assert distinct([INITIAL, *limits]) == [4, 8, 4]
+    assert set(serve(concurrency, clock, int(PROBE_AFTER * 10) - 20, per_session=10_000, most=2_000)) == {4}
+    assert 8 in serve(concurrency, clock, 20, per_session=10_000, most=2_000)  # tried again, then back
+    assert concurrency.limit == 4
+
+
 def test_push_back_halves_the_limit_once_for_the_sends_that_started_together() -> None:
-    concurrency = limit_for(ManualClock())
-    take(concurrency, 12)
+    clock = ManualClock()
+    concurrency = limit_for(clock)
+    serve(concurrency, clock, 8)
     assert concurrency.limit == 16
     tickets = [concurrency.ticket() for _ in range(3)]
     assert all(concurrency.congested(t) for t in tickets)  # each may have been crowded out: retry at once
@@ -61,53 +94,23 @@ def test_push_back_halves_the_limit_once_for_the_sends_that_started_together() -
 
 def test_the_count_that_drew_push_back_is_not_tried_again_until_the_probe_time() -> None:
     clock = ManualClock()
-    concurrency = limit_for(clock)
-    take(concurrency, 2)
+    concurrency = limit_for(clock, ceiling=6)
+    serve(concurrency, clock, 10)
     assert concurrency.limit == 6
     concurrency.congested(concurrency.ticket())
     assert concurrency.limit == 3
-    take(concurrency, 1000)
-    assert concurrency.limit == 5  # grown back under the 6 that drew the 421, and no further
-    clock.advance(timedelta(seconds=PROBE_AFTER + 1))
-    take(concurrency, 1000)
-    assert concurrency.limit > 6  # probing past it again, one session a round
-
-
-def test_push_back_while_nothing_gets_through_is_an_outage_not_a_limit_to_remember() -> None:
-    concurrency = limit_for(ManualClock())
-    take(concurrency, 12)
-    for _ in range(6):  # the server is down: every session refused, none taken
-        concurrency.congested(concurrency.ticket())
-    assert concurrency.limit == 1
-    take(concurrency, 1000)  # back: it grows (a round at a time) past the counts refused while it was down,
-    assert concurrency.limit == 15  # up to under the 16 whose push-back came while mail got through
-
-
-def test_after_push_back_it_grows_by_one_a_round_not_one_a_mail() -> None:
-    concurrency = limit_for(ManualClock())
-    take(concurrency, 12)
-    concurrency.congested(concurrency.ticket())
-    assert concurrency.limit == 8
-    take(concurrency, 7)
-    assert concurrency.limit == 8
-    take(concurrency, 2)
-    assert concurrency.limit == 9
+    assert distinct(serve(concurrency, clock, 100)) == [3, 4, 5]  # one a step, under the 6 that drew the 421
+    clock.advance(timedelta(seconds=PROBE_AFTER))
+    serve(concurrency, clock, 10)
+    assert concurrency.limit == 6
 
 
 def test_it_settles_under_a_server_that_refuses_sessions_above_n() -> None:
-    """A simulated server: a round of sends at the limit, a push-back when the limit is above N."""
     clock = ManualClock()
     concurrency = limit_for(clock)
-    n, limits = 5, []
-    for _ in range(200):
-        clock.advance(timedelta(milliseconds=200))
-        ticket = concurrency.ticket()
-        if ticket.limit > n:
-            concurrency.congested(ticket)
-        else:
-            take(concurrency, ticket.limit)
-        limits.append(concurrency.limit)
-    assert limits[-100:] == [n] * 100
+    limits = serve(concurrency, clock, 300, refuse_above=10)
+    assert max(limits[50:]) <= 10
+    assert limits[-100:] == [10] * 100
 
 
 def test_it_never_goes_below_one_and_a_lone_session_pushed_back_is_not_retried_at_once() -> None:
@@ -119,9 +122,22 @@ def test_it_never_goes_below_one_and_a_lone_session_pushed_back_is_not_retried_a
     assert concurrency.limit == 1
 
 
+def test_push_back_while_nothing_gets_through_is_an_outage_not_a_limit_to_remember() -> None:
+    clock = ManualClock()
+    concurrency = limit_for(clock)
+    serve(concurrency, clock, 8)
+    assert concurrency.limit == 16
+    for _ in range(6):  # the server is down: every session refused, none taken
+        concurrency.congested(concurrency.ticket())
+    assert concurrency.limit == 1
+    serve(concurrency, clock, 200)  # back: it grows (a session a step) past the counts refused meanwhile,
+    assert concurrency.limit == 15  # up to under the 16 whose push-back came while mail got through
+
+
 def test_the_topmost_idle_session_hands_its_place_back_down_to_the_start() -> None:
-    concurrency = limit_for(ManualClock())
-    take(concurrency, 4)
+    clock = ManualClock()
+    concurrency = limit_for(clock)
+    serve(concurrency, clock, 4)
     assert concurrency.limit == 8
     assert not concurrency.idle(3)  # not the topmost: keeps its place
     assert concurrency.limit == 8
@@ -137,23 +153,25 @@ def test_a_fixed_concurrency_is_the_ceiling_whatever_happens() -> None:
     assert concurrency.limit == 12
     assert not concurrency.congested(concurrency.ticket())
     assert not concurrency.idle(11)
-    take(concurrency, 10)
-    assert concurrency.limit == 12
+    clock = ManualClock()
+    assert set(serve(Concurrency(12, adaptive=False, clock=clock.seconds), clock, 30)) == {12}
 
 
 def test_a_worker_above_the_limit_waits_for_it_to_grow() -> None:
-    concurrency = limit_for(ManualClock())
     closing, through = threading.Event(), threading.Event()
 
     def worker() -> None:
         concurrency.wait_turn(INITIAL, closing)
         through.set()
 
+    clock = ManualClock()
+    concurrency = limit_for(clock)
+
     thread = threading.Thread(target=worker, daemon=True)
     thread.start()
     assert not through.wait(0.2)
     assert not concurrency.may_send(INITIAL)
-    concurrency.succeeded(backlog=True)
+    serve(concurrency, clock, 10)
     assert through.wait(10)
     thread.join(10)
 
@@ -196,15 +214,18 @@ def test_other_transient_failures_are_not_congestion(error: BaseException) -> No
 
 
 def test_a_watched_session_reports_mails_taken_and_push_back() -> None:
-    concurrency = limit_for(ManualClock())
+    clock = ManualClock()
+    concurrency = limit_for(clock)
+    serve(concurrency, clock, 4)
+    assert concurrency.limit == 8
     inner = FakeTransport(failures=[SmtpCongested("421 too many connections")])
     watched = WatchedTransport(inner, concurrency, backlog=lambda: True)
-    take(concurrency, 4)
     with pytest.raises(SmtpCongested):
         watched.send("a@example.com", ["b@example.com"], b"x")
     assert watched.crowded
-    assert concurrency.limit == 4  # halved from 8
-    for _ in range(5):  # a round of mails taken while work waits: one session more
+    assert concurrency.limit == 4  # halved
+    for _ in range(8):  # a step's mails, taken while work waits: one session more
+        clock.advance(timedelta(seconds=0.05))
         watched.send("a@example.com", ["b@example.com"], b"x")
     assert concurrency.limit == 5
-    assert len(inner.sent) == 5
+    assert len(inner.sent) == 8

@@ -1,15 +1,18 @@
 """How many SMTP sessions the notifier sends on at once: found by feedback, bounded by
 MAIL_MAX_CONNECTIONS, the way Postfix's scheduler finds a destination's concurrency.
 
-Slow start: from a few sessions, one more for each mail the server takes while work waits in the
-queue, so the count doubles every round of sends until the server pushes back or the ceiling is
-reached. Push-back (a 421, a refused connection, a timeout: :class:`~notifier.errors.SmtpCongested`)
-halves it, and the count that drew it is not tried again for a while (`probe_after`): the limit
-settles under what the server takes instead of knocking at it every few seconds. Push-back while
-nothing gets through (the server down, not crowded) halves the limit again but is not remembered as
-a count the server refuses, so the limit grows back as soon as the server answers. After a halving,
-growth is additive (one more session per round of `limit` mails). A session idle for a while hands
-its place back, so the limit follows the work: a quiet notifier keeps few sessions open.
+Slow start: from a few sessions, the count doubles after each step (a quarter of a second, and at
+least two rounds of `limit` mails) in which work waited in the queue all along and the mails went
+out faster than in the step before, by at least half of what the added sessions could give. A step
+that did not (the server's pace or this process's CPU is the limit: more sessions would only wait)
+goes back to the count before it and holds it for `probe_after`.
+
+Push-back (a 421, a refused connection, a timeout: :class:`~notifier.errors.SmtpCongested`) halves
+the count, and the count that drew it is not tried again for `probe_after`: the limit settles under
+what the server takes instead of knocking at it every few seconds. Push-back while nothing gets
+through (the server down, not crowded) halves it again but is not remembered, so the limit grows
+back as soon as the server answers. After a halving, growth is one session a step. A session idle
+for a while hands its place back, so the limit follows the work: a quiet notifier keeps few open.
 
 Worker `i` sends while `i < limit`; the ones above it wait with their sessions closed, so the
 sessions open at the server are never more than the limit (plus the ones finishing a mail).
@@ -31,8 +34,12 @@ if TYPE_CHECKING:
 
 #: Sessions at start: Postfix starts a destination at 5; a small server is not flooded first thing.
 INITIAL = 4
-#: How long a count that drew push-back is not tried again (seconds).
+#: How long a count that drew push-back, or that sent no faster, is not tried again (seconds).
 PROBE_AFTER = 60.0
+#: The shortest step between two changes of the count (seconds); a step also lasts two rounds.
+STEP_SECONDS = 0.25
+#: The share of the added sessions' mail a step must gain to count as faster (doubling: 1.5x).
+GAIN = 0.5
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,6 +72,12 @@ class Concurrency:
         self._too_many_until = -math.inf  # ... and until when it is not tried again
         self._generation = 0
         self._taken_since_cut = 0  # mails taken since the last halving: none means an outage, not a crowd
+        self._step_start = clock()
+        self._step_taken = 0
+        self._step_waited = True  # work waited at every mail of this step
+        self._step_half: tuple[float, int] | None = None  # when its second half began, with the mails by then
+        self._before: tuple[int, float] | None = None  # the step before: its count, its mails a second
+        self._hold_until = -math.inf  # no growth before then: more sessions sent no faster
         self._cond = threading.Condition()
 
     # -- reading ---------------------------------------------------------------------------------
@@ -89,19 +102,52 @@ class Concurrency:
     # -- feedback --------------------------------------------------------------------------------
 
     def succeeded(self, *, backlog: bool) -> None:
-        """The server took a mail. With work waiting, grow: one session a mail in slow start,
-        one a round (`limit` mails) after push-back, never above :attr:`cap`."""
+        """The server took a mail; `backlog`: work waits meanwhile. At the end of a step in which
+        work waited all along, grow (double in slow start, one more after push-back, never above
+        :attr:`cap`) if the step sent faster than the one before; if not, step back and hold."""
         if not self.adaptive:
             return
         with self._cond:
             self._taken_since_cut += 1
-            if not backlog:
+            self._step_taken += 1
+            self._step_waited = self._step_waited and backlog
+            now = self._clock()
+            elapsed = now - self._step_start
+            if self._step_half is None:
+                if elapsed >= STEP_SECONDS / 2 and self._step_taken >= self.limit:
+                    self._step_half = (now, self._step_taken)
                 return
-            before = self.limit
-            step = 1.0 if self._window < self._threshold else 1.0 / self._window
-            self._window = min(float(self.cap), self._window + step)
-            if self.limit > before:
+            # The rate of the second half only: the first takes the burst the step began with and
+            # the new sessions' connecting.
+            half_at, half_taken = self._step_half
+            if elapsed < STEP_SECONDS or self._step_taken < 2 * self.limit or now <= half_at:
+                return
+            limit, rate, waited = self.limit, (self._step_taken - half_taken) / (now - half_at), self._step_waited
+            self._new_step()
+            if not waited:
+                self._before = None  # the work set the pace, not the sessions: nothing learnt
+                return
+            before = self._before
+            if before is not None and limit > before[0] and rate < before[1] * (1 + GAIN * (limit / before[0] - 1)):
+                # More sessions, hardly more mail: what limits is elsewhere (the server's pace, our
+                # CPU). Back to the count before, and no growth for a while.
+                self._window = float(before[0])
+                self._hold_until = now + self.probe_after
+                self._before = None
+                return
+            if now < self._hold_until:
+                return
+            self._before = (limit, rate)
+            grown = 2 * limit if self._window < self._threshold else limit + 1
+            self._window = float(max(limit, min(self.cap, grown)))
+            if self.limit > limit:
                 self._cond.notify_all()
+
+    def _new_step(self) -> None:
+        self._step_start = self._clock()
+        self._step_taken = 0
+        self._step_waited = True
+        self._step_half = None
 
     def congested(self, started: Ticket) -> bool:
         """The server pushed back on a send that began at `started`: halve the limit, once a
@@ -118,6 +164,8 @@ class Concurrency:
                 self._taken_since_cut = 0
                 self._window = max(1.0, float(self.limit // 2))
                 self._threshold = self._window
+                self._before = None
+                self._new_step()
             return started.limit > 1
 
     def idle(self, worker: int) -> bool:
@@ -128,6 +176,8 @@ class Concurrency:
         with self._cond:
             if worker == self.limit - 1 and self.limit > self._floor:
                 self._window = float(self.limit - 1)
+                self._before = None
+                self._new_step()
                 self._threshold = max(self._threshold, self._window)
             return worker >= self.limit
 
