@@ -95,6 +95,7 @@ class MemoryStore:
         self.hold_writes = threading.Event()
         self.hold_writes.set()
         self.runs = MemoryReplayRuns()
+        self.readers_released = 0  # release_reader calls: workers resting
 
     def create_schema(self) -> None:
         self._check()
@@ -160,6 +161,9 @@ class MemoryStore:
 
     def dispose(self) -> None:
         pass
+
+    def release_reader(self) -> None:
+        self.readers_released += 1
 
     def _check(self) -> None:
         if self.down:

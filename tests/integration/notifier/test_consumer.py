@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
+import pytest
+from notifier import consumer
 from notifier.failures import ATTEMPTS_HEADER, FAILURE_HEADER, FIRST_FAILURE_HEADER, LAST_FAILURE_HEADER, REASON_HEADER
-from notifier.ledger import DeliveryKey
+from notifier.ledger import DeliveryKey, Ledger
 
 from tests.support.amqp import message_count, publish, publish_many, wait_for_messages, wait_until_drained
 from tests.support.events import user_followed
@@ -147,3 +150,29 @@ def test_the_dead_letter_alert_tells_the_admins_how_many_and_why(
     assert alert.rcpt_tos == ["ops@example.com", "root@example.com"]
     assert alert.message["Subject"] == "[microblog] 3 notification(s) dead-lettered"
     assert "3  unreadable.not_cloudevent" in alert.message.get_content()
+
+
+def test_a_worker_left_idle_closes_its_smtp_session_and_gives_back_its_ledger_connection(
+    amqp_url: str, smtp_server: SmtpServer, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(consumer, "IDLE_SESSION_SECONDS", 0.3)
+    released: list[str] = []
+    release = Ledger.release_reader
+
+    def counted(ledger: Ledger) -> None:
+        released.append(threading.current_thread().name)
+        release(ledger)
+
+    monkeypatch.setattr(Ledger, "release_reader", counted)
+    event = user_followed()
+    with running_notifier(notifier_settings(amqp_url, smtp_server, tmp_path)) as notifier:
+        publish(amqp_url, event.to_json_bytes(), message_id=event.id)
+        smtp_server.wait_for_mails(1)
+        wait_for(lambda: smtp_server.handler.open_sessions == 0, what="the idle session closed")
+        wait_for(lambda: bool(released), what="the idle worker's ledger connection given back")
+        # and the worker works again after its rest, on a new session and connection
+        again = user_followed()
+        publish(amqp_url, again.to_json_bytes(), message_id=again.id)
+        smtp_server.wait_for_mails(2)
+        assert notifier.ledger.flush(5)
+    assert smtp_server.handler.sessions >= 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
@@ -82,6 +83,48 @@ def test_many_threads_each_read_the_ledger_without_waiting_for_a_pool(tmp_path: 
         with ThreadPoolExecutor(40) as pool:
             assert list(pool.map(look, range(40))) == [False] * 40
         store.dispose()
+
+
+def test_a_worker_that_rests_gives_its_database_connection_back(postgres_url: str) -> None:
+    """Up to MAIL_MAX_CONNECTIONS workers per replica each read the ledger: the ones not sending
+    must not hold PostgreSQL's connections (100 by default, shared by every replica)."""
+    store = SqlStore(postgres_url)
+    store.create_schema()
+    database = sa.make_url(postgres_url).database
+    admin = sa.create_engine(postgres_url, poolclass=sa.pool.NullPool)
+
+    def open_connections() -> int:
+        with admin.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = :d "
+                                            "AND pid <> pg_backend_pid()"), {"d": database}).scalar_one())
+
+    before = open_connections()
+    read, rest = threading.Barrier(9), threading.Barrier(9)
+    done = threading.Event()
+
+    def worker(n: int) -> None:
+        store.facts(FactsQuery(DeliveryKey(f"e{n}", "a@example.com", "follower_email")))
+        read.wait(10)
+        rest.wait(10)
+        store.release_reader()
+        done.wait(10)
+        assert not store.facts(FactsQuery(DeliveryKey(f"e{n}", "a@example.com", "follower_email"))).delivered
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in range(8)]
+    for thread in threads:
+        thread.start()
+    read.wait(10)
+    assert open_connections() == before + 8
+    rest.wait(10)
+    deadline = time.monotonic() + 10
+    while open_connections() > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert open_connections() == before
+    done.set()
+    for thread in threads:
+        thread.join(10)
+    store.dispose()
+    admin.dispose()
 
 
 def test_the_database_file_is_readable_by_its_owner_only(tmp_path: Path) -> None:

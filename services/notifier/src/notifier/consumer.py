@@ -245,12 +245,12 @@ class Consumer:
         try:
             while True:
                 if not self.concurrency.may_send(worker):
-                    transport.close()
+                    self._rest(transport)
                     self.concurrency.wait_turn(worker, self._closing)
                 try:
                     job = self._work.get(timeout=IDLE_SESSION_SECONDS)
                 except queue.Empty:
-                    transport.close()
+                    self._rest(transport)
                     self.concurrency.idle(worker)
                     continue
                 if job is None:
@@ -262,7 +262,13 @@ class Consumer:
                     continue
                 self._work_on(job, transport)
         finally:
-            transport.close()
+            self._rest(transport)
+
+    def _rest(self, transport: WatchedTransport) -> None:
+        """A worker that stops sending for a while gives back its SMTP session and its ledger
+        connection: the server and the database see only the workers at work."""
+        transport.close()
+        self.pipeline.ledger.release_reader()
 
     def _backlog(self) -> bool:
         """Whether work waits for a session: the SMTP concurrency may grow."""

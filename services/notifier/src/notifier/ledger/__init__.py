@@ -66,6 +66,8 @@ class LedgerStore(Protocol):
 
     def dispose(self) -> None: ...
 
+    def release_reader(self) -> None: ...
+
 
 class _Held:
     """Records queued for the next commit, as `facts` must already see them."""
@@ -178,6 +180,12 @@ class Ledger:
     def dispose(self) -> None:
         """Close the database connections."""
         self._store.dispose()
+
+    def release_reader(self) -> None:
+        """Close the calling thread's reading connection (a worker that stops sending for a while:
+        with up to MAIL_MAX_CONNECTIONS workers per replica, idle ones must not hold the database's
+        connections); the thread's next read opens another."""
+        self._store.release_reader()
 
     def ping(self) -> bool:
         return self._store.ping()

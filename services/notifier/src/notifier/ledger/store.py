@@ -391,3 +391,13 @@ class SqlStore:
     def dispose(self) -> None:
         self.engine.dispose()
         self._reader.dispose()
+
+    def release_reader(self) -> None:
+        """Close this thread's reading connection, if it has one."""
+        connection = getattr(self._local, "connection", None)
+        self._local.connection = None
+        if connection is not None:
+            try:
+                connection.close()
+            except SQLAlchemyError:
+                connection.invalidate()
