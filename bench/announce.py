@@ -153,6 +153,9 @@ def one_run(config: Config) -> dict[str, Any]:
                         env=services.social_env(database_url, amqp_url), log_dir=workdir, cwd=workdir)
         sent = metric_reader(metrics, SENT)
         before = quietly(sent) or 0.0
+        # Counted from before the command starts: a small announcement can be mostly sent by the
+        # time the command has finished writing it.
+        counts = Sampler(lambda: quietly(sent), interval=0.05).start()
         started = time.monotonic()
         announce.start()
         announce_rss = Sampler(rss_reader(announce.pid), interval=0.05).start()
@@ -160,9 +163,9 @@ def one_run(config: Config) -> dict[str, Any]:
         announce_rss.stop()
         written = time.monotonic() - started
         if status != 0:
+            counts.stop()
             raise BenchError(f"social announce failed:\n{announce.tail()}")
         audience = users + 2 * RESETS  # the users who ask for resets get the announcement too
-        counts = Sampler(lambda: quietly(sent), interval=0.05).start()
         wait_for(lambda: (quietly(sent) or 0) >= before + audience * 0.1, timeout=600,
                  what="a tenth of the announcement")
         busy = []
