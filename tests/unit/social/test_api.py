@@ -143,6 +143,27 @@ def test_a_revoked_token_stops_working(client: FlaskClient) -> None:
     assert response.headers["WWW-Authenticate"].startswith("Bearer")
 
 
+def test_a_follow_looks_its_token_up_once(client: FlaskClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The follow limit and the view both need the token's owner: one lookup serves both, and the
+    next request looks again (a token revoked in between is refused, as above)."""
+    make_user("susan")
+    make_user("bob")
+    make_user("carol")
+    token = api_token(client, "susan")
+    lookups: list[str] = []
+    find_valid = ApiToken.find_valid
+
+    def counted(token: str, **kwargs: object) -> ApiToken | None:
+        lookups.append(token)
+        return find_valid(token, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(ApiToken, "find_valid", counted)
+    assert client.put("/api/users/me/following/bob", headers=bearer(token)).status_code == 204
+    assert len(lookups) == 1
+    assert client.put("/api/users/me/following/carol", headers=bearer(token)).status_code == 204
+    assert len(lookups) == 2
+
+
 def test_an_expired_token_is_refused(client: FlaskClient) -> None:
     susan = make_user("susan")
     make_user("bob")

@@ -88,7 +88,7 @@ def _request_user() -> User | None:
         return me
     scheme, _, credentials = request.headers.get("Authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
-        token = ApiToken.find_valid(credentials.strip())
+        token = ApiToken.for_request(credentials.strip())
         return token.user if token is not None else None
     return None
 

@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
+from flask import request
 from flask_login import UserMixin
 from flask_sqlalchemy.pagination import Pagination
 from sqlalchemy import Boolean, ForeignKey, Integer, String, delete, func, select
@@ -191,6 +192,15 @@ class ApiToken(db.Model):  # type: ignore[name-defined,misc]
         if row is None or row.expires_at <= (now or utcnow()):
             return None
         return row
+
+    @classmethod
+    def for_request(cls, token: str) -> ApiToken | None:
+        """:meth:`find_valid`, looked up once per request: the rate limit and the view both ask."""
+        # Kept in the request's own environ (an app context, and so `g`, can outlive one request).
+        found: dict[str, ApiToken | None] = request.environ.setdefault("social.valid_api_tokens", {})
+        if token not in found:
+            found[token] = cls.find_valid(token)
+        return found[token]
 
     @property
     def user(self) -> User:

@@ -48,7 +48,7 @@ def bearer_token(*, required: bool = True) -> ApiToken | None:
         raise _unauthorized(
             "Send a bearer token: `Authorization: Bearer <token>`.", BEARER_CHALLENGE
         )
-    found = ApiToken.find_valid(credentials.strip())
+    found = ApiToken.for_request(credentials.strip())
     if found is None:
         raise _unauthorized("This token is unknown, revoked or expired.", BEARER_CHALLENGE)
     return found
