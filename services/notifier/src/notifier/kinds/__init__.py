@@ -46,6 +46,12 @@ class Recipient:
     nickname: str
     locale: str
 
+    @classmethod
+    def of(cls, profile: MailProfile, address: str | None = None) -> Recipient:
+        """The user `profile` describes, at their address (or `address`, one of theirs not yet, or
+        no longer, in the profile), lower-cased as the ledger keys it."""
+        return cls(profile.user_id, str(address or profile.email).lower(), profile.nickname, profile.locale)
+
     @property
     def domain(self) -> str:
         """What logs may say about the address: its domain, never the whole of it."""
@@ -79,8 +85,8 @@ class Mail:
 
     def for_profile(self, profile: MailProfile) -> Mail:
         """This mail to the recipient as `profile` (newer than the event's) describes them."""
-        recipient = Recipient(profile.user_id, str(profile.email).lower(), profile.nickname, profile.locale)
-        return replace(self, recipient=recipient, profile=profile, context={**self.context, "user": profile})
+        return replace(self, recipient=Recipient.of(profile), profile=profile,
+                       context={**self.context, "user": profile})
 
     def list_headers(self, domain: str) -> list[tuple[str, str]]:
         """RFC 8058 one-click unsubscribe and RFC 2919 List-Id, for a notification with a link."""

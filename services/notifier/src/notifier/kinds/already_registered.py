@@ -31,7 +31,7 @@ class AlreadyRegistered:
             kind=self.name,
             policy=self.policy,
             event_id=event.id,
-            recipient=Recipient(profile.user_id, str(profile.email).lower(), profile.nickname, profile.locale),
+            recipient=Recipient.of(profile),
             occurred_at=event.time,
             context={"user": profile, "reset_url": data.reset_url, "expires_at": data.expires_at,
                      "attempted_at": data.attempted_at},

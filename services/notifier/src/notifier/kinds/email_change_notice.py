@@ -29,7 +29,7 @@ class EmailChangeNotice:
             kind=self.name,
             policy=self.policy,
             event_id=event.id,
-            recipient=Recipient(profile.user_id, str(data.old_address).lower(), profile.nickname, profile.locale),
+            recipient=Recipient.of(profile, data.old_address),
             occurred_at=data.requested_at,
             context={"user": profile, "old_address": data.old_address, "new_address": data.new_address,
                      "requested_at": data.requested_at, "event": event},

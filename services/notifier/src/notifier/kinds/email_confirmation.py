@@ -29,7 +29,7 @@ class EmailConfirmation:
             kind=self.name,
             policy=self.policy,
             event_id=event.id,
-            recipient=Recipient(profile.user_id, str(data.address).lower(), profile.nickname, profile.locale),
+            recipient=Recipient.of(profile, data.address),
             occurred_at=event.time,
             context={"user": profile, "address": data.address, "confirm_url": data.confirm_url,
                      "expires_at": data.expires_at, "purpose": data.purpose, "event": event},

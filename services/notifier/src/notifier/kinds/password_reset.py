@@ -29,7 +29,7 @@ class PasswordReset:
             kind=self.name,
             policy=self.policy,
             event_id=event.id,
-            recipient=Recipient(profile.user_id, str(profile.email).lower(), profile.nickname, profile.locale),
+            recipient=Recipient.of(profile),
             occurred_at=event.time,
             context={"user": profile, "reset_url": data.reset_url, "expires_at": data.expires_at, "event": event},
             profile=profile,
