@@ -8,19 +8,14 @@ holding its lease; its outcome and the activity entry that tells social of it ar
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import sqlalchemy as sa
 from microblog_contracts import AnnouncementCreatedData, MailBounced, MailBouncedData, MailProfile
-from microblog_plumbing.databases import database_error
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from notifier.errors import LedgerUnavailable
+from notifier.ledger.engine import SqlTables
 from notifier.ledger.tables import (
     activity_outbox,
     announcement_chunks,
@@ -95,21 +90,8 @@ class Progress:
     cancelled_at: datetime | None
 
 
-class SqlAnnouncements:
+class SqlAnnouncements(SqlTables):
     """Announcement intake and sending, on the ledger's database."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
-        self._insert = postgresql.insert if self._postgres else sqlite.insert
-
-    @contextmanager
-    def _begin(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise LedgerUnavailable(database_error(exc)) from None
 
     # -- intake -----------------------------------------------------------------------------------
 

@@ -8,19 +8,14 @@ worked on by the replica holding its lease (claimed with `FOR UPDATE SKIP LOCKED
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from microblog_contracts import Follower, MailBounced, MailBouncedData, MailProfile
-from microblog_plumbing.databases import database_error
-from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
-from sqlalchemy.exc import SQLAlchemyError
 
-from notifier.errors import LedgerUnavailable
+from notifier.ledger.engine import SqlTables
 from notifier.ledger.tables import (
     activity_outbox,
     batches,
@@ -95,21 +90,8 @@ def _due(row: Any, now: datetime) -> DueNotice:
                      bool(row.digest))
 
 
-class SqlGathering:
+class SqlGathering(SqlTables):
     """The scheduler's reads and writes, on the ledger's database."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        self._postgres = engine.dialect.name == "postgresql"
-        self._insert = postgresql.insert if self._postgres else sqlite.insert
-
-    @contextmanager
-    def _begin(self) -> Iterator[sa.Connection]:
-        try:
-            with self.engine.begin() as conn:
-                yield conn
-        except SQLAlchemyError as exc:
-            raise LedgerUnavailable(database_error(exc)) from None
 
     # -- whose notices are due, and who works on them --------------------------------------------
 
